@@ -1,0 +1,190 @@
+// mprun: start N ranks of a program on this machine, joined by one shared-memory job
+// segment; report the first rank that fails, stop the rest, and leave nothing behind.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "options.hpp"
+#include "output.hpp"
+#include "spmd/detail/job.hpp"
+#include "spmd/detail/segment.hpp"
+#include "spmd/detail/supervisor.hpp"
+#include "spmd/detail/wait.hpp"
+#include "spmd/error.hpp"
+#include "watchdog.hpp"
+
+namespace {
+
+using spmd::detail::Supervisor;
+
+void say(const std::string& line) {
+    const std::string text = "mprun: " + line + "\n";
+    [[maybe_unused]] auto ignored = write(2, text.data(), text.size());
+}
+
+int usable_cores() {
+    cpu_set_t set;
+    return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+}
+
+// Enough descriptors for 2 pipes and a pidfd per rank; ranks get the old limit back.
+rlimit raise_fd_limit() {
+    rlimit old{};
+    getrlimit(RLIMIT_NOFILE, &old);
+    rlimit raised = old;
+    raised.rlim_cur = old.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &raised);
+    return old;
+}
+
+[[noreturn]] void exec_rank(const mprun::Options& options, int rank, int size,
+                            const std::string& job, const rlimit& fd_limit) {
+    const std::string r = std::to_string(rank), n = std::to_string(size);
+    for (const auto& [name, value] :
+         {std::pair{"SPMD_JOB", job}, {"SPMD_RANK", r}, {"SPMD_SIZE", n},
+          {"OMPI_COMM_WORLD_RANK", r}, {"OMPI_COMM_WORLD_SIZE", n},
+          {"OMPI_COMM_WORLD_LOCAL_RANK", r}, {"OMPI_COMM_WORLD_LOCAL_SIZE", n},
+          {"PMI_RANK", r}, {"PMI_SIZE", n}})
+        setenv(name, value.c_str(), 1);
+    for (const auto& entry : options.exports) {
+        const auto eq = entry.find('=');
+        if (eq != std::string::npos)
+            setenv(entry.substr(0, eq).c_str(), entry.substr(eq + 1).c_str(), 1);
+    }
+    // stdin goes to rank 0 as with mpirun, unless it is a terminal: a rank leads its own
+    // process group, and reading the terminal from there would stop it (SIGTTIN).
+    if (rank != 0 || isatty(0)) {
+        const int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        close(null);
+    }
+    setrlimit(RLIMIT_NOFILE, &fd_limit);
+    std::vector<char*> argv;
+    for (const auto& word : options.command) argv.push_back(const_cast<char*>(word.c_str()));
+    argv.push_back(nullptr);
+    execv(options.program_path.c_str(), argv.data());
+    const std::string message = "mprun: rank " + r + " cannot run '" + options.command[0] +
+                                "': " + std::strerror(errno) + "\n";
+    [[maybe_unused]] auto ignored = write(2, message.data(), message.size());
+    _exit(127);
+}
+
+int run_job(const mprun::Options& options) {
+    const int size = options.ranks > 0 ? options.ranks : usable_cores();
+    for (const auto& entry : options.exports)
+        if (entry.find('=') == std::string::npos && !std::getenv(entry.c_str()))
+            say("warning: -x " + entry + ": not set in mprun's environment");
+    const rlimit fd_limit = raise_fd_limit();
+
+    // Signals arrive through a signalfd in the supervisor's poll loop: no handlers,
+    // no threads (PR_SET_PDEATHSIG fires when the forking *thread* exits).
+    signal(SIGPIPE, SIG_IGN);
+    // An inherited "ignore" would discard these before the signalfd sees them (bash
+    // starts background jobs with SIGINT ignored); SIGHUP's is kept, for nohup.
+    for (int sig : {SIGINT, SIGTERM, SIGQUIT}) signal(sig, SIG_DFL);
+    sigset_t handled;
+    sigemptyset(&handled);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&handled, sig);
+    sigprocmask(SIG_BLOCK, &handled, nullptr);
+    const int signals = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (signals < 0) throw spmd::Error(std::string("signalfd: ") + std::strerror(errno));
+
+    const std::string job_name = spmd::detail::new_segment_name();
+    mprun::Watchdog watchdog(job_name);
+    auto job = spmd::detail::JobSegment::create(size, job_name);
+    struct RemoveNames {  // on every way out of here, exceptions included
+        spmd::detail::JobSegment& job;
+        ~RemoveNames() { job.remove_names(); }
+    } remove_names{*job};
+
+    mprun::OutputRouter output(options.tag_output, options.output_dir, size);
+    Supervisor supervisor(job, options.grace_seconds);
+    int exit_code = 0;
+    supervisor.on_failure = [&](const spmd::detail::Failure& failure) {
+        if (exit_code != 0) return;  // already stopping for a signal or the timeout
+        exit_code = failure.exit_code;
+        say("rank " + std::to_string(failure.rank) + " " + failure.cause +
+            (size > 1 ? "; stopping the other ranks" : ""));
+    };
+    int interrupts = 0;
+    supervisor.watch(signals, [&] {
+        signalfd_siginfo info{};
+        while (read(signals, &info, sizeof info) == ssize_t(sizeof info)) {
+            const int sig = int(info.ssi_signo);
+            if (++interrupts == 1) {
+                if (exit_code == 0) exit_code = 128 + sig;
+                say("received " + spmd::detail::signal_name(sig) + ", stopping " +
+                    std::to_string(supervisor.live()) + " rank(s)");
+                supervisor.stop(false, sig == SIGQUIT ? SIGTERM : sig);
+            } else {
+                say("received " + spmd::detail::signal_name(sig) + " again, killing the ranks");
+                supervisor.stop(true);
+            }
+        }
+    });
+    if (options.timeout_seconds > 0)
+        supervisor.at_deadline(spmd::detail::monotonic_ns() + long(options.timeout_seconds * 1e9), [&] {
+            if (exit_code == 0) exit_code = 124;
+            char seconds[32];
+            std::snprintf(seconds, sizeof seconds, "%g", options.timeout_seconds);
+            say(std::string("timed out after ") + seconds + " s; stopping " +
+                std::to_string(supervisor.live()) + " rank(s)");
+            supervisor.stop();
+        });
+
+    for (int rank = 0; rank < size; ++rank) {
+        output.before_spawn(rank);
+        const pid_t pid = supervisor.spawn(rank, [&] {
+            output.in_child(rank);
+            exec_rank(options, rank, size, job_name, fd_limit);
+        });
+        watchdog.guard(pid);
+        output.after_spawn(rank, supervisor);
+    }
+    supervisor.run();
+    output.drain();
+    return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    mprun::Options options;
+    try {
+        options = mprun::parse_options(argc, argv);
+    } catch (const spmd::Error& e) {
+        say(e.what());
+        return 2;
+    }
+    if (options.help) {
+        std::fputs(mprun::help_text().c_str(), stdout);
+        return 0;
+    }
+    if (options.version) {
+        std::printf("mprun (spmd) %s\n", SPMD_VERSION);
+        return 0;
+    }
+    if (options.cleanup) {
+        const int removed = spmd::detail::sweep_stale_segments();
+        std::printf("mprun: removed %d stale shared-memory segment(s)\n", removed);
+        return 0;
+    }
+    try {
+        spmd::detail::sweep_stale_segments();  // what killed launchers left behind
+        return run_job(options);
+    } catch (const spmd::UsageError& e) {
+        say(e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        say(e.what());
+        return 1;
+    }
+}

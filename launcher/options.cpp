@@ -1,0 +1,164 @@
+#include "options.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "spmd/detail/job.hpp"
+#include "spmd/error.hpp"
+
+namespace mprun {
+
+namespace po = boost::program_options;
+using spmd::UsageError;
+
+namespace {
+
+bool takes_value(const std::string& word) {
+    for (const char* name : {"-n", "-np", "--np", "-x", "--output-filename", "--timeout",
+                             "--grace"})
+        if (word == name) return true;
+    return false;
+}
+
+int parse_ranks(const std::string& text) {
+    char* end = nullptr;
+    errno = 0;
+    const long value = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end || errno || value < 1 || value > spmd::detail::max_ranks)
+        throw UsageError("-n expects a number of ranks from 1 to " +
+                         std::to_string(spmd::detail::max_ranks) + ", not '" + text + "'");
+    return int(value);
+}
+
+double parse_seconds(const std::string& flag, const std::string& text, bool allow_zero) {
+    char* end = nullptr;
+    errno = 0;
+    const double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end || errno || !(value > 0 || (allow_zero && value == 0)) ||
+        value > 1e9)
+        throw UsageError(flag + " expects a positive number of seconds, not '" + text + "'");
+    return value;
+}
+
+// Finds the program as execvp would, so that a bad one is refused before anything starts.
+std::string resolve_program(const std::string& program) {
+    auto check = [&](const std::string& path) -> std::string {
+        struct stat st {};
+        if (stat(path.c_str(), &st) != 0) return "";
+        if (S_ISDIR(st.st_mode)) throw UsageError("cannot run '" + program + "': is a directory");
+        if (access(path.c_str(), X_OK) != 0)
+            throw UsageError("cannot run '" + program + "': not executable (" +
+                             std::strerror(errno) + ")");
+        return path;
+    };
+    if (program.find('/') != std::string::npos) {
+        if (auto found = check(program); !found.empty()) return found;
+        throw UsageError("cannot run '" + program + "': no such file");
+    }
+    const char* path_env = std::getenv("PATH");
+    std::string path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t colon = path.find(':', start);
+        std::string dir = path.substr(start, colon - start);
+        if (dir.empty()) dir = ".";
+        if (auto found = check(dir + "/" + program); !found.empty()) return found;
+        if (colon == std::string::npos) break;
+        start = colon + 1;
+    }
+    throw UsageError("cannot run '" + program + "': not found in PATH");
+}
+
+po::options_description describe() {
+    po::options_description options("Options");
+    options.add_options()
+        ("np,n", po::value<std::string>(), "number of ranks, 1 to 1024 (default: one per core); -np N also works")
+        ("export,x", po::value<std::vector<std::string>>()->composing(), "pass NAME, or set NAME=VALUE, in every rank's environment")
+        ("tag-output", "prefix each line a rank prints with [rank]")
+        ("output-filename", po::value<std::string>(), "write rank r's output to DIR/rank.r/stdout and stderr")
+        ("timeout", po::value<std::string>(), "stop the job after SECONDS and exit 124")
+        ("grace", po::value<std::string>(), "seconds between SIGTERM and SIGKILL when stopping ranks (default 1)")
+        ("cleanup", "remove shared memory left by launchers that were killed, then exit")
+        ("version", "print the version and exit")
+        ("help,h", "print this help and exit");
+    return options;
+}
+
+}  // namespace
+
+std::string help_text() {
+    std::ostringstream out;
+    out << "usage: mprun [options] [--] program [args...]\n\n"
+           "Runs N copies (ranks) of program on this machine, joined by shared memory.\n"
+           "Each rank sees SPMD_RANK, SPMD_SIZE and SPMD_JOB (and OMPI_COMM_WORLD_RANK/SIZE,\n"
+           "PMI_RANK/SIZE). If a rank fails, the others are stopped and mprun exits with its code.\n\n"
+        << describe()
+        << "\nExamples:\n"
+           "  mprun -n 4 build/bin/hello_barrier\n"
+           "  mprun -np 2 --tag-output sh -c 'echo rank $SPMD_RANK'\n"
+           "  mprun -n 8 --timeout 60 -x OMP_NUM_THREADS=1 ./my_kernel --size 1000\n"
+           "  mprun --cleanup\n";
+    return out.str();
+}
+
+Options parse_options(int argc, char** argv) {
+    // Split at the program: mprun's options come first, everything after is the program's.
+    std::vector<std::string> ours;
+    Options options;
+    int i = 1;
+    for (; i < argc; ++i) {
+        std::string word = argv[i];
+        if (word == "--") {
+            ++i;
+            break;
+        }
+        if (word.size() < 2 || word[0] != '-') break;
+        if (word == "-np" || word.rfind("-np=", 0) == 0) word.insert(0, "-");  // not "-n p"
+        ours.push_back(word);
+        if (takes_value(word)) {
+            if (i + 1 >= argc) throw UsageError("option '" + word + "' needs a value");
+            ours.push_back(argv[++i]);
+        }
+    }
+    for (; i < argc; ++i) options.command.push_back(argv[i]);
+
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(ours).options(describe()).run(), vm);
+    } catch (const po::error& e) {
+        throw UsageError(e.what());
+    }
+    options.help = vm.count("help");
+    options.version = vm.count("version");
+    options.cleanup = vm.count("cleanup");
+    options.tag_output = vm.count("tag-output");
+    if (options.help || options.version || options.cleanup) return options;
+
+    if (vm.count("np")) options.ranks = parse_ranks(vm["np"].as<std::string>());
+    if (vm.count("export")) options.exports = vm["export"].as<std::vector<std::string>>();
+    for (const auto& entry : options.exports)
+        if (entry.empty() || entry[0] == '=')
+            throw UsageError("-x expects NAME or NAME=VALUE, not '" + entry + "'");
+    if (vm.count("timeout"))
+        options.timeout_seconds = parse_seconds("--timeout", vm["timeout"].as<std::string>(), false);
+    if (vm.count("grace"))
+        options.grace_seconds = parse_seconds("--grace", vm["grace"].as<std::string>(), true);
+    if (vm.count("output-filename")) {
+        options.output_dir = vm["output-filename"].as<std::string>();
+        if (options.output_dir.empty()) throw UsageError("--output-filename needs a directory");
+    }
+    if (options.tag_output && !options.output_dir.empty())
+        throw UsageError("--tag-output and --output-filename cannot be combined");
+    if (options.command.empty())
+        throw UsageError("no program to run (usage: mprun -n N program [args...]; see --help)");
+    options.program_path = resolve_program(options.command[0]);
+    return options;
+}
+
+}  // namespace mprun

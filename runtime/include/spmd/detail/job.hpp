@@ -1,0 +1,89 @@
+// The job's control segment: one per job, created by the launcher (or by spmd::launch,
+// or by a world of size 1) and attached by every rank. It holds the abort flag, each
+// rank's failure report, the barrier flags and the schedule counters. Only offsets,
+// never pointers, are stored inside, since each process maps it at its own address.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "spmd/detail/segment.hpp"
+
+namespace spmd::detail {
+
+constexpr int max_ranks = 1024;
+constexpr int schedule_slots = 8;  // loops that may be open at once
+
+// One barrier flag, alone on its cache line so that a waiter spins on a line only its
+// single signaller writes (local spinning: Mellor-Crummey and Scott 1991).
+struct alignas(64) BarrierFlag {
+    std::atomic<std::uint32_t> epoch{0};     // the last barrier epoch signalled here
+    std::atomic<std::uint32_t> sleeping{0};  // the owner sleeps on `epoch` (futex)
+};
+
+enum class FailureKind : std::uint32_t { none = 0, exception = 1, abort = 2 };
+
+enum class WorldState : std::uint32_t { none = 0, open = 1, closed = 2 };
+
+// What a rank tells the launcher: whether its World is open (a rank that exits with
+// its World open left peers that may wait for it), and why it fails.
+struct alignas(64) RankReport {
+    std::atomic<std::uint32_t> world{0};  // WorldState
+    std::atomic<std::uint32_t> kind{0};   // FailureKind
+    char message[1016] = {};
+};
+
+struct alignas(64) CounterSlot {
+    std::atomic<std::uint64_t> word{0};
+};
+
+struct JobHeader {
+    std::uint64_t magic;
+    std::uint32_t version;
+    std::int32_t size;
+    std::uint64_t bytes;
+    alignas(64) std::atomic<std::uint32_t> abort{0};  // non-zero once the job is failing
+    std::atomic<std::uint32_t> aborted_by{0};        // rank + 1 of World::abort's caller
+    CounterSlot schedule[schedule_slots];
+    // Rank 0 publishes the arguments of a collective shared() here for the others to check.
+    alignas(64) char shared_name[128] = {};
+    std::uint64_t shared_bytes = 0;
+};
+
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free &&
+                  std::atomic<std::uint64_t>::is_always_lock_free,
+              "the control segment relies on lock-free atomics shared between processes");
+
+class JobSegment {
+public:
+    // A new job of `size` ranks under a fresh name (exclusive, mode 0600).
+    static std::shared_ptr<JobSegment> create(int size);
+    static std::shared_ptr<JobSegment> create(int size, std::string name);
+    // The job `name`, checked to be a job of `size` ranks.
+    static std::shared_ptr<JobSegment> attach(const std::string& name, int size);
+
+    const std::string& name() const { return name_; }
+    int size() const { return header().size; }
+    JobHeader& header() const { return *static_cast<JobHeader*>(mapping_->address()); }
+    RankReport& report(int rank) const;
+    BarrierFlag& barrier_flag(int rank, int round) const;
+    static int barrier_rounds(int size);  // ceil(log2 size)
+
+    bool aborted() const { return header().abort.load(std::memory_order_relaxed) != 0; }
+    // Marks the job as failing and wakes every rank asleep in a wait.
+    void set_abort();
+    // Records why `rank` fails, for the launcher's report (first report wins).
+    void record_failure(int rank, FailureKind kind, const std::string& message);
+    // Removes the control segment's name and every segment of the job.
+    void remove_names() const;
+
+private:
+    JobSegment(std::string name, std::shared_ptr<Mapping> mapping);
+    static std::size_t layout_bytes(int size);
+    std::string name_;
+    std::shared_ptr<Mapping> mapping_;
+};
+
+}  // namespace spmd::detail

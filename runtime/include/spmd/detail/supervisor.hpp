@@ -1,0 +1,86 @@
+// The parent's side of a job, shared by mprun and spmd::launch: fork the ranks, watch
+// them (pidfds in one poll loop, so no SIGCHLD handler and no threads), and on the first
+// failure stop the rest: abort flag, SIGTERM to each rank's process group, SIGKILL after
+// the grace period. Once all ranks are reaped, their process groups are killed too, so
+// nothing a rank started outlives the job.
+#pragma once
+#include <sys/types.h>
+
+#include <csignal>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "spmd/detail/job.hpp"
+
+namespace spmd::detail {
+
+struct Failure {
+    int rank = -1;
+    std::string cause;   // "exited with code 3", "killed by signal SIGSEGV", "failed: ..."
+    int exit_code = 1;   // the code the job exits with: the rank's, or 128 + signal
+};
+
+// "SIGSEGV" for 11, "signal 77" for what has no name.
+std::string signal_name(int signal);
+
+class Supervisor {
+public:
+    Supervisor(std::shared_ptr<JobSegment> job, double grace_seconds);
+    ~Supervisor();  // kills and reaps whatever is still running
+    Supervisor(const Supervisor&) = delete;
+    Supervisor& operator=(const Supervisor&) = delete;
+
+    // Forks rank `rank`. The child starts with default signal dispositions and an empty
+    // mask, leads its own process group, dies with this process, then runs body, which
+    // must not return (exec or _exit).
+    pid_t spawn(int rank, const std::function<void()>& body);
+
+    // Extra work for run()'s poll loop: fd readable or hung up; a deadline reached.
+    void watch(int fd, std::function<void()> on_ready);
+    void unwatch(int fd);
+    void at_deadline(long monotonic_ns, std::function<void()> on_expiry);
+
+    // Called once, at the first failing rank, before the others are stopped.
+    std::function<void(const Failure&)> on_failure;
+
+    // Runs until every rank has been reaped.
+    void run();
+    // Stops the live ranks: `signal` (SIGTERM unless forwarding another) now and SIGKILL
+    // after the grace period, or SIGKILL at once when `force`. Sets the job's abort flag
+    // so that no rank hangs on a dead peer.
+    void stop(bool force = false, int signal = SIGTERM);
+
+    const std::optional<Failure>& failure() const { return failure_; }
+    int live() const;
+    const std::vector<pid_t>& pids() const { return pids_; }
+
+private:
+    struct Child {
+        int rank;
+        pid_t pid;
+        int pidfd;
+    };
+    struct Watch {
+        int fd;
+        std::function<void()> on_ready;
+    };
+    void reap(Child& child);
+    void signal_live(int signal);
+
+    std::shared_ptr<JobSegment> job_;
+    long grace_ns_;
+    std::vector<Child> children_;
+    std::vector<pid_t> pids_;
+    std::vector<Watch> watches_;
+    long user_deadline_ = -1;
+    std::function<void()> on_user_deadline_;
+    long kill_deadline_ = -1;
+    bool stopping_ = false;
+    std::optional<Failure> failure_;
+};
+
+}  // namespace spmd::detail

@@ -1,0 +1,99 @@
+// The one wait policy of the runtime: every blocking primitive waits through it.
+// Poll the condition a little (a cache-line hand-off costs ~60 ns here), then yield the
+// core (with more ranks than cores the peer we wait for needs it), and only after a long
+// wait sleep on a futex (a wake-up costs ~30 us on this VM). Sleeps are bounded so that
+// a waiter re-checks the job's abort flag even if nobody wakes it.
+#pragma once
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+
+#include "spmd/detail/futex.hpp"
+#include "spmd/error.hpp"
+
+namespace spmd::detail {
+
+struct WaitPolicy {
+    int polls;           // busy polls before the first yield: adapts between 16 and max
+    int max_polls;
+    long yield_ns;       // how long to keep yielding before sleeping
+    long sleep_ns;       // the longest futex sleep before re-checking the abort flag
+};
+
+// From the job's size and the cores we may run on; SPMD_WAIT_POLLS and
+// SPMD_WAIT_YIELD_US override it (for experiments, not for users).
+WaitPolicy make_wait_policy(int ranks);
+// The policy of this process (set when its World attaches).
+WaitPolicy& wait_policy();
+
+[[noreturn]] void throw_aborted();
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+long monotonic_ns();
+void yield_core();
+
+// Waits until ready() holds. sleep() blocks for at most the policy's sleep_ns on some
+// futex that a notifier wakes (it must re-check ready() after announcing itself and
+// before sleeping). Throws spmd::Aborted once *abort is set.
+// The poll budget adapts: a wait that polling ended doubles it, up to max_polls; a wait that outlasted it halves it. So when other processes hold the
+// cores (more ranks than cores, or a busy machine) a rank soon stops burning the time
+// slice its peer needs, and on idle cores it goes back to cheap polling.
+template <class Ready, class Sleep>
+void wait_until(const std::atomic<std::uint32_t>& abort, Ready&& ready, Sleep&& sleep) {
+    if (ready()) return;
+    WaitPolicy& policy = wait_policy();
+    for (int i = 0; i < policy.polls; ++i) {
+        cpu_relax();
+        if (ready()) {
+            if (policy.polls < policy.max_polls) policy.polls = std::min(policy.max_polls, 2 * policy.polls);
+            return;
+        }
+    }
+    if (policy.polls > 16) policy.polls /= 2;
+    const long start = monotonic_ns();
+    for (unsigned i = 1;; ++i) {
+        if (abort.load(std::memory_order_relaxed)) throw_aborted();
+        yield_core();
+        if (ready()) return;
+        if (i % 8 == 0 && monotonic_ns() - start > policy.yield_ns) break;
+    }
+    for (;;) {
+        if (abort.load(std::memory_order_relaxed)) throw_aborted();
+        sleep(policy.sleep_ns);
+        if (ready()) return;
+    }
+}
+
+// A futex word for objects with many possible waiters (queues, events, locks):
+// waiters announce themselves in `sleepers`, notifiers bump `seq` and wake only when
+// someone sleeps, so the uncontended path costs no system call.
+struct alignas(64) WaitWord {
+    std::atomic<std::uint32_t> seq{0};
+    std::atomic<std::uint32_t> sleepers{0};
+
+    // Call after the state change that waiters look for.
+    void notify_all() {
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (sleepers.load(std::memory_order_relaxed) != 0) {
+            seq.fetch_add(1, std::memory_order_relaxed);
+            futex_wake(seq, 0x7fffffff);
+        }
+    }
+
+    template <class Ready>
+    void wait(const std::atomic<std::uint32_t>& abort, Ready&& ready) {
+        wait_until(abort, ready, [&](long timeout_ns) {
+            sleepers.fetch_add(1, std::memory_order_seq_cst);
+            const std::uint32_t seen = seq.load(std::memory_order_seq_cst);
+            if (!ready()) futex_wait(seq, seen, timeout_ns);
+            sleepers.fetch_sub(1, std::memory_order_relaxed);
+        });
+    }
+};
+
+}  // namespace spmd::detail

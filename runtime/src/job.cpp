@@ -1,0 +1,100 @@
+#include "spmd/detail/job.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "spmd/detail/futex.hpp"
+#include "spmd/error.hpp"
+
+namespace spmd::detail {
+
+namespace {
+constexpr std::uint64_t job_magic = 0x73706d646a6f6231ULL;  // "spmdjob1"
+constexpr std::uint32_t job_version = 1;
+
+std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+std::size_t reports_offset() { return round_up(sizeof(JobHeader), 64); }
+std::size_t flags_offset(int size) { return reports_offset() + sizeof(RankReport) * size; }
+}  // namespace
+
+int JobSegment::barrier_rounds(int size) {
+    int rounds = 0;
+    while ((1 << rounds) < size) ++rounds;
+    return rounds;
+}
+
+std::size_t JobSegment::layout_bytes(int size) {
+    return flags_offset(size) + sizeof(BarrierFlag) * size * std::max(1, barrier_rounds(size));
+}
+
+JobSegment::JobSegment(std::string name, std::shared_ptr<Mapping> mapping)
+    : name_(std::move(name)), mapping_(std::move(mapping)) {}
+
+std::shared_ptr<JobSegment> JobSegment::create(int size) {
+    return create(size, new_segment_name());
+}
+
+std::shared_ptr<JobSegment> JobSegment::create(int size, std::string name) {
+    if (size < 1 || size > max_ranks)
+        throw Error("a job has 1 to " + std::to_string(max_ranks) + " ranks, not " +
+                    std::to_string(size));
+    const std::size_t bytes = layout_bytes(size);
+    auto mapping = create_segment(name, bytes);
+    // The mapping is zeroed memory; construct the header's objects in place.
+    auto* header = new (mapping->address()) JobHeader{};
+    header->size = size;
+    header->bytes = bytes;
+    header->version = job_version;
+    std::atomic_ref<std::uint64_t>(header->magic).store(job_magic, std::memory_order_release);
+    return std::shared_ptr<JobSegment>(new JobSegment(std::move(name), std::move(mapping)));
+}
+
+std::shared_ptr<JobSegment> JobSegment::attach(const std::string& name, int size) {
+    auto mapping = open_segment(name);
+    auto* header = static_cast<JobHeader*>(mapping->address());
+    if (mapping->size() < sizeof(JobHeader) ||
+        std::atomic_ref<std::uint64_t>(header->magic).load(std::memory_order_acquire) !=
+            job_magic ||
+        header->version != job_version)
+        throw Error("shared memory '" + name + "' is not an spmd job of this version");
+    if (header->size != size || mapping->size() < layout_bytes(size))
+        throw Error("job '" + name + "' has " + std::to_string(header->size) +
+                    " ranks, but SPMD_SIZE says " + std::to_string(size));
+    return std::shared_ptr<JobSegment>(new JobSegment(name, std::move(mapping)));
+}
+
+RankReport& JobSegment::report(int rank) const {
+    auto* base = static_cast<char*>(mapping_->address()) + reports_offset();
+    return reinterpret_cast<RankReport*>(base)[rank];
+}
+
+BarrierFlag& JobSegment::barrier_flag(int rank, int round) const {
+    auto* base = static_cast<char*>(mapping_->address()) + flags_offset(size());
+    return reinterpret_cast<BarrierFlag*>(base)[rank * barrier_rounds(size()) + round];
+}
+
+void JobSegment::set_abort() {
+    header().abort.store(1, std::memory_order_seq_cst);
+    const int rounds = barrier_rounds(size());
+    for (int r = 0; r < size(); ++r)
+        for (int k = 0; k < rounds; ++k) {
+            BarrierFlag& flag = barrier_flag(r, k);
+            if (flag.sleeping.load(std::memory_order_seq_cst)) futex_wake(flag.epoch, 1);
+        }
+}
+
+void JobSegment::record_failure(int rank, FailureKind kind, const std::string& message) {
+    RankReport& slot = report(rank);
+    std::uint32_t none = 0;
+    // Claim the slot first so that a second failure of the same rank cannot tear it.
+    if (!slot.kind.compare_exchange_strong(none, 0xffffffffu)) return;
+    const std::size_t n = std::min(message.size(), sizeof slot.message - 1);
+    std::memcpy(slot.message, message.data(), n);
+    slot.message[n] = '\0';
+    slot.kind.store(static_cast<std::uint32_t>(kind), std::memory_order_release);
+}
+
+void JobSegment::remove_names() const { remove_segments_with_prefix(name_); }
+
+}  // namespace spmd::detail

@@ -1,0 +1,201 @@
+#include "spmd/detail/supervisor.hpp"
+
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include "spmd/detail/wait.hpp"
+#include "spmd/error.hpp"
+
+namespace spmd::detail {
+
+namespace {
+
+int open_pidfd(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
+
+// Run in the child between fork and body: a clean start whatever the parent's state.
+void prepare_child(pid_t parent) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig = 1; sig < NSIG; ++sig)
+        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);  // the parent died before prctl took effect
+}
+
+}  // namespace
+
+std::string signal_name(int signal) {
+    if (const char* abbrev = sigabbrev_np(signal)) return std::string("SIG") + abbrev;
+    return "signal " + std::to_string(signal);
+}
+
+Supervisor::Supervisor(std::shared_ptr<JobSegment> job, double grace_seconds)
+    : job_(std::move(job)), grace_ns_(long(grace_seconds * 1e9)) {}
+
+Supervisor::~Supervisor() {
+    if (live() == 0) return;
+    signal_live(SIGKILL);
+    for (Child& child : children_)
+        if (child.pidfd >= 0) reap(child);
+}
+
+pid_t Supervisor::spawn(int rank, const std::function<void()>& body) {
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid < 0) throw Error(std::string("cannot start rank ") + std::to_string(rank) + ": fork: " +
+                             std::strerror(errno));
+    if (pid == 0) {
+        prepare_child(parent);
+        body();
+        _exit(127);
+    }
+    setpgid(pid, pid);  // also here, so that a signal right after spawn reaches the group
+    const int pidfd = open_pidfd(pid);
+    if (pidfd < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        throw Error(std::string("cannot watch rank ") + std::to_string(rank) +
+                    ": pidfd_open: " + std::strerror(errno));
+    }
+    children_.push_back({rank, pid, pidfd});
+    pids_.push_back(pid);
+    return pid;
+}
+
+void Supervisor::watch(int fd, std::function<void()> on_ready) {
+    watches_.push_back({fd, std::move(on_ready)});
+}
+
+void Supervisor::unwatch(int fd) {
+    std::erase_if(watches_, [fd](const Watch& w) { return w.fd == fd; });
+}
+
+void Supervisor::at_deadline(long monotonic_ns, std::function<void()> on_expiry) {
+    user_deadline_ = monotonic_ns;
+    on_user_deadline_ = std::move(on_expiry);
+}
+
+int Supervisor::live() const {
+    return int(std::count_if(children_.begin(), children_.end(),
+                             [](const Child& c) { return c.pidfd >= 0; }));
+}
+
+void Supervisor::signal_live(int signal) {
+    for (const Child& child : children_)
+        if (child.pidfd >= 0) kill(-child.pid, signal);  // the rank's whole process group
+}
+
+void Supervisor::stop(bool force, int signal) {
+    if (!stopping_) {
+        stopping_ = true;
+        job_->set_abort();
+        signal_live(signal);
+        kill_deadline_ = monotonic_ns() + grace_ns_;
+    }
+    if (force) {
+        signal_live(SIGKILL);
+        kill_deadline_ = -1;
+    }
+}
+
+void Supervisor::reap(Child& child) {
+    siginfo_t info{};
+    while (waitid(P_PIDFD, id_t(child.pidfd), &info, WEXITED) < 0 && errno == EINTR) {
+    }
+    close(child.pidfd);
+    child.pidfd = -1;
+    const RankReport& report = job_->report(child.rank);
+    const bool left_world_open =
+        report.world.load(std::memory_order_acquire) == std::uint32_t(WorldState::open);
+    const bool clean = info.si_code == CLD_EXITED && info.si_status == 0 && !left_world_open;
+    if (clean || failure_ || stopping_) return;  // only the first failure is the cause
+
+    Failure failure;
+    failure.rank = child.rank;
+    if (const auto by = job_->header().aborted_by.load(std::memory_order_acquire)) {
+        // A peer of the rank that called abort may die of it first: name the cause.
+        failure.rank = int(by) - 1;
+        failure.cause = std::string("called abort: ") + job_->report(failure.rank).message;
+        failure_ = failure;
+        if (on_failure) on_failure(failure);
+        stop();
+        return;
+    }
+    const auto kind = FailureKind(report.kind.load(std::memory_order_acquire));
+    if (info.si_code == CLD_EXITED) {
+        failure.exit_code = info.si_status;
+        if (kind == FailureKind::exception)
+            failure.cause = std::string("failed: ") + report.message;
+        else if (kind == FailureKind::abort)
+            failure.cause = std::string("called abort: ") + report.message;
+        else if (info.si_status == 0) {
+            failure.exit_code = 1;
+            failure.cause = "exited with code 0 while its World was open (std::exit in mid-job?)";
+        } else
+            failure.cause = "exited with code " + std::to_string(info.si_status);
+    } else {
+        failure.exit_code = 128 + info.si_status;
+        failure.cause = "killed by signal " + signal_name(info.si_status);
+    }
+    failure_ = failure;
+    if (on_failure) on_failure(failure);
+    stop();
+}
+
+void Supervisor::run() {
+    std::vector<pollfd> fds;
+    while (live() > 0) {
+        fds.clear();
+        for (const Child& child : children_)
+            if (child.pidfd >= 0) fds.push_back({child.pidfd, POLLIN, 0});
+        const std::size_t first_watch = fds.size();
+        for (const Watch& w : watches_) fds.push_back({w.fd, POLLIN, 0});
+
+        long deadline = -1;
+        for (long d : {kill_deadline_, user_deadline_})
+            if (d >= 0 && (deadline < 0 || d < deadline)) deadline = d;
+        int timeout_ms = -1;
+        if (deadline >= 0)
+            timeout_ms = int(std::max(0L, (deadline - monotonic_ns() + 999999) / 1000000));
+
+        const int ready = poll(fds.data(), fds.size(), timeout_ms);
+        if (ready < 0 && errno != EINTR) throw Error(std::string("poll: ") + std::strerror(errno));
+
+        const long now = monotonic_ns();
+        if (kill_deadline_ >= 0 && now >= kill_deadline_) stop(true);
+        if (user_deadline_ >= 0 && now >= user_deadline_) {
+            user_deadline_ = -1;
+            on_user_deadline_();
+        }
+        if (ready <= 0) continue;
+        // Output first, so that what a rank wrote before dying is shown before its death.
+        std::vector<int> ready_watches;
+        for (std::size_t i = first_watch; i < fds.size(); ++i)
+            if (fds[i].revents) ready_watches.push_back(fds[i].fd);
+        for (int fd : ready_watches)
+            for (const Watch& w : watches_)
+                if (w.fd == fd) {
+                    auto on_ready = w.on_ready;  // the callback may unwatch itself
+                    on_ready();
+                    break;
+                }
+        for (std::size_t i = 0; i < first_watch; ++i)
+            if (fds[i].revents)
+                for (Child& child : children_)
+                    if (child.pidfd == fds[i].fd) reap(child);
+    }
+    // Whatever the ranks started in their process groups goes with them.
+    for (pid_t pid : pids_) kill(-pid, SIGKILL);
+}
+
+}  // namespace spmd::detail

@@ -1,0 +1,53 @@
+#include "spmd/detail/wait.hpp"
+
+#include <sched.h>
+
+#include <cstdlib>
+#include <ctime>
+
+namespace spmd::detail {
+
+namespace {
+long env_or(const char* name, long fallback) {
+    const char* text = std::getenv(name);
+    if (!text || !*text) return fallback;
+    char* end = nullptr;
+    long value = std::strtol(text, &end, 10);
+    return (*end == '\0' && value >= 0) ? value : fallback;
+}
+
+int usable_cores() {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+    return 1;
+}
+}  // namespace
+
+WaitPolicy make_wait_policy(int ranks) {
+    // With a core each, a peer is usually a few hundred nanoseconds away: poll. With
+    // more ranks than cores, the peer may need our core: poll only briefly, then yield.
+    const bool oversubscribed = ranks > usable_cores();
+    WaitPolicy policy{};
+    policy.max_polls = int(env_or("SPMD_WAIT_POLLS", oversubscribed ? 16 : 4000));
+    policy.polls = policy.max_polls;
+    policy.yield_ns = env_or("SPMD_WAIT_YIELD_US", 500) * 1000;
+    policy.sleep_ns = 50'000'000;  // bounds how late a sleeper sees an abort nobody woke
+    return policy;
+}
+
+WaitPolicy& wait_policy() {
+    static WaitPolicy policy = make_wait_policy(1);
+    return policy;
+}
+
+void throw_aborted() { throw Aborted("the job is aborting: another rank failed or called abort"); }
+
+long monotonic_ns() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec * 1000000000L + now.tv_nsec;
+}
+
+void yield_core() { sched_yield(); }
+
+}  // namespace spmd::detail
