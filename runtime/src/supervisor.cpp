@@ -114,7 +114,8 @@ void Supervisor::reap(Child& child) {
     }
     close(child.pidfd);
     child.pidfd = -1;
-    const RankReport& report = job_->report(child.rank);
+    RankReport& report = job_->report(child.rank);
+    report.exited.store(1, std::memory_order_seq_cst);  // before any abort: peers look here
     const bool left_world_open =
         report.world.load(std::memory_order_acquire) == std::uint32_t(WorldState::open);
     const bool clean = info.si_code == CLD_EXITED && info.si_status == 0 && !left_world_open;

@@ -101,6 +101,7 @@ World::World(std::shared_ptr<detail::JobSegment> job, int rank)
 }
 
 void World::set_state(detail::WorldState state) {
+    job_->report(rank_).pid.store(getpid(), std::memory_order_relaxed);
     job_->report(rank_).world.store(std::uint32_t(state), std::memory_order_release);
 }
 

@@ -30,9 +30,11 @@ enum class WorldState : std::uint32_t { none = 0, open = 1, closed = 2 };
 // What a rank tells the launcher: whether its World is open (a rank that exits with
 // its World open left peers that may wait for it), and why it fails.
 struct alignas(64) RankReport {
-    std::atomic<std::uint32_t> world{0};  // WorldState
-    std::atomic<std::uint32_t> kind{0};   // FailureKind
-    char message[1016] = {};
+    std::atomic<std::uint32_t> world{0};   // WorldState
+    std::atomic<std::uint32_t> kind{0};    // FailureKind
+    std::atomic<std::uint32_t> exited{0};  // set by the launcher once it reaped the rank
+    std::atomic<std::int32_t> pid{0};
+    char message[1008] = {};
 };
 
 struct alignas(64) CounterSlot {

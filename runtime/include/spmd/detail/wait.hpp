@@ -37,21 +37,24 @@ inline void cpu_relax() {
 long monotonic_ns();
 void yield_core();
 
-// Waits until ready() holds. sleep() blocks for at most the policy's sleep_ns on some
-// futex that a notifier wakes (it must re-check ready() after announcing itself and
-// before sleeping). Throws spmd::Aborted once *abort is set.
-// The poll budget adapts: a wait that polling ended doubles it, up to max_polls; a wait that outlasted it halves it. So when other processes hold the
-// cores (more ranks than cores, or a busy machine) a rank soon stops burning the time
-// slice its peer needs, and on idle cores it goes back to cheap polling.
+// Waits until ready() holds and returns true, or returns false once monotonic_ns()
+// passes deadline_ns (if not negative). sleep(ns) blocks for at most ns on some futex
+// that a notifier wakes; it must re-check ready() after announcing itself and before
+// sleeping. Throws spmd::Aborted once *abort is set.
+// The poll budget adapts: a wait that polling ended doubles it, up to max_polls; a wait
+// that outlasted it halves it. So when other processes hold the cores (more ranks than
+// cores, or a busy machine) a rank soon stops burning the time slice its peer needs,
+// and on idle cores it goes back to cheap polling.
 template <class Ready, class Sleep>
-void wait_until(const std::atomic<std::uint32_t>& abort, Ready&& ready, Sleep&& sleep) {
-    if (ready()) return;
+bool wait_until(const std::atomic<std::uint32_t>& abort, Ready&& ready, Sleep&& sleep,
+                long deadline_ns = -1) {
+    if (ready()) return true;
     WaitPolicy& policy = wait_policy();
     for (int i = 0; i < policy.polls; ++i) {
         cpu_relax();
         if (ready()) {
-            if (policy.polls < policy.max_polls) policy.polls = std::min(policy.max_polls, 2 * policy.polls);
-            return;
+            policy.polls = std::min(policy.max_polls, 2 * policy.polls);
+            return true;
         }
     }
     if (policy.polls > 16) policy.polls /= 2;
@@ -59,13 +62,23 @@ void wait_until(const std::atomic<std::uint32_t>& abort, Ready&& ready, Sleep&& 
     for (unsigned i = 1;; ++i) {
         if (abort.load(std::memory_order_relaxed)) throw_aborted();
         yield_core();
-        if (ready()) return;
-        if (i % 8 == 0 && monotonic_ns() - start > policy.yield_ns) break;
+        if (ready()) return true;
+        if (i % 8 == 0) {
+            const long now = monotonic_ns();
+            if (deadline_ns >= 0 && now >= deadline_ns) return false;
+            if (now - start > policy.yield_ns) break;
+        }
     }
     for (;;) {
         if (abort.load(std::memory_order_relaxed)) throw_aborted();
-        sleep(policy.sleep_ns);
-        if (ready()) return;
+        long nap = policy.sleep_ns;
+        if (deadline_ns >= 0) {
+            const long left = deadline_ns - monotonic_ns();
+            if (left <= 0) return ready();
+            nap = std::min(nap, left);
+        }
+        sleep(nap);
+        if (ready()) return true;
     }
 }
 
@@ -85,14 +98,18 @@ struct alignas(64) WaitWord {
         }
     }
 
+    // Waits through the policy until ready(); false if deadline_ns (>= 0) passed first.
     template <class Ready>
-    void wait(const std::atomic<std::uint32_t>& abort, Ready&& ready) {
-        wait_until(abort, ready, [&](long timeout_ns) {
-            sleepers.fetch_add(1, std::memory_order_seq_cst);
-            const std::uint32_t seen = seq.load(std::memory_order_seq_cst);
-            if (!ready()) futex_wait(seq, seen, timeout_ns);
-            sleepers.fetch_sub(1, std::memory_order_relaxed);
-        });
+    bool wait(const std::atomic<std::uint32_t>& abort, Ready&& ready, long deadline_ns = -1) {
+        return wait_until(
+            abort, ready,
+            [&](long timeout_ns) {
+                sleepers.fetch_add(1, std::memory_order_seq_cst);
+                const std::uint32_t seen = seq.load(std::memory_order_seq_cst);
+                if (!ready()) futex_wait(seq, seen, timeout_ns);
+                sleepers.fetch_sub(1, std::memory_order_relaxed);
+            },
+            deadline_ns);
     }
 };
 
