@@ -16,6 +16,14 @@ constexpr std::uint32_t job_version = 1;
 std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
 std::size_t reports_offset() { return round_up(sizeof(JobHeader), 64); }
 std::size_t flags_offset(int size) { return reports_offset() + sizeof(RankReport) * size; }
+std::size_t inboxes_offset(int size) {
+    return round_up(flags_offset(size) + sizeof(BarrierFlag) * size *
+                        std::max(1, JobSegment::barrier_rounds(size)),
+                    4096);
+}
+std::size_t scratch_offset(int size) {
+    return round_up(inboxes_offset(size) + sizeof(Inbox) * size, 4096);
+}
 }  // namespace
 
 int JobSegment::barrier_rounds(int size) {
@@ -24,8 +32,14 @@ int JobSegment::barrier_rounds(int size) {
     return rounds;
 }
 
+std::size_t JobSegment::scratch_bytes_for(int size) {
+    // Large enough that big collectives move in few pieces, small enough that a job of
+    // 1024 ranks maps no more than 32 MiB of it (the segment is sparse until touched).
+    return std::clamp<std::size_t>((std::size_t(16) << 20) / std::size_t(size), 16 << 10, 512 << 10);
+}
+
 std::size_t JobSegment::layout_bytes(int size) {
-    return flags_offset(size) + sizeof(BarrierFlag) * size * std::max(1, barrier_rounds(size));
+    return scratch_offset(size) + 2 * std::size_t(size) * scratch_bytes_for(size);
 }
 
 JobSegment::JobSegment(std::string name, std::shared_ptr<Mapping> mapping)
@@ -67,6 +81,16 @@ std::shared_ptr<JobSegment> JobSegment::attach(const std::string& name, int size
 RankReport& JobSegment::report(int rank) const {
     auto* base = static_cast<char*>(mapping_->address()) + reports_offset();
     return reinterpret_cast<RankReport*>(base)[rank];
+}
+
+Inbox& JobSegment::inbox(int rank) const {
+    auto* base = static_cast<char*>(mapping_->address()) + inboxes_offset(size());
+    return reinterpret_cast<Inbox*>(base)[rank];
+}
+
+std::byte* JobSegment::scratch(int half, int rank) const {
+    auto* base = static_cast<std::byte*>(mapping_->address()) + scratch_offset(size());
+    return base + (std::size_t(half) * std::size_t(size()) + std::size_t(rank)) * scratch_bytes();
 }
 
 BarrierFlag& JobSegment::barrier_flag(int rank, int round) const {

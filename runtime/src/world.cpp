@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "spmd/detail/job.hpp"
+#include "spmd/detail/messenger.hpp"
 #include "spmd/detail/wait.hpp"
 
 namespace spmd {
@@ -195,6 +196,21 @@ std::pair<std::shared_ptr<void>, void*> World::shared_bytes(std::string_view nam
     void* address = mapping->address();
     return {std::move(mapping), address};
 }
+
+detail::Messenger& World::messenger() {
+    if (!messenger_) messenger_ = std::make_unique<detail::Messenger>(*job_, rank_);
+    return *messenger_;
+}
+
+void World::send_bytes(int dest, int tag, const void* data, std::size_t bytes) {
+    messenger().send(dest, tag, data, bytes);
+}
+
+Status World::recv_bytes(int source, int tag, void* data, std::size_t capacity) {
+    return messenger().recv(source, tag, data, capacity);
+}
+
+Status World::probe(int source, int tag) { return messenger().probe(source, tag); }
 
 ScheduledLoop World::schedule(std::size_t n, Schedule policy, std::size_t chunk) {
     const std::uint32_t generation = ++schedule_count_;

@@ -6,20 +6,31 @@
 //   auto a = world.shared<double>("A", n);  // collective: every rank sees the same array
 //   world.barrier();                        // dissemination barrier, ceil(log2 N) rounds
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <ranges>
+#include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
+#include "spmd/collectives.hpp"
 #include "spmd/error.hpp"
+#include "spmd/message.hpp"
 #include "spmd/schedule.hpp"
 #include "spmd/shared_array.hpp"
 
 namespace spmd {
 
+template <class T>
+concept Payload = std::is_trivially_copyable_v<T>;
+
 namespace detail {
 class JobSegment;
+class Messenger;
 enum class WorldState : std::uint32_t;
 }
 
@@ -64,6 +75,113 @@ public:
     ScheduledLoop schedule(std::size_t n, Schedule policy = Schedule::guided,
                            std::size_t chunk = 0);
 
+    // ---- Point-to-point (message.hpp). Tags are >= 0; recv and probe accept
+    // spmd::any_source and spmd::any_tag. A send returns once its data is copied out of
+    // the caller's buffer; a large one may wait for the receiver to take it, as MPI_Send.
+    template <Payload T>
+    void send(int dest, int tag, std::span<const T> data) {
+        send_bytes(dest, tag, data.data(), data.size_bytes());
+    }
+    template <std::ranges::contiguous_range R>
+    void send(int dest, int tag, const R& data) {
+        send(dest, tag, std::span<const std::ranges::range_value_t<R>>(std::ranges::data(data),
+                                                                      std::ranges::size(data)));
+    }
+    // Receives into data, which must have room for the message (else spmd::Error, and
+    // the message stays for a later recv).
+    template <Payload T>
+    Status recv(int source, int tag, std::span<T> data) {
+        return recv_bytes(source, tag, data.data(), data.size_bytes());
+    }
+    template <std::ranges::contiguous_range R>
+    Status recv(int source, int tag, R& data) {
+        return recv(source, tag, std::span<std::ranges::range_value_t<R>>(
+                                     std::ranges::data(data), std::ranges::size(data)));
+    }
+    // Receives a message of any length.
+    template <Payload T>
+    std::vector<T> recv_vector(int source, int tag, Status* status = nullptr) {
+        const Status found = probe(source, tag);
+        std::vector<T> data((found.bytes + sizeof(T) - 1) / sizeof(T));
+        const Status got = recv(found.source, found.tag, std::span<T>(data));
+        if (status) *status = got;
+        return data;
+    }
+    // Waits for a matching message and describes it without receiving it.
+    Status probe(int source, int tag);
+
+    // ---- Collectives (collectives.hpp): same order and counts on every rank.
+    template <Payload T>
+    void broadcast(std::span<T> data, int root = 0) {
+        broadcast_bytes(data.data(), data.size_bytes(), root);
+    }
+    template <Payload T>
+    T broadcast_value(T value, int root = 0) {
+        broadcast(std::span<T>(&value, 1), root);
+        return value;
+    }
+    // out (on root, in.size() elements) = in of rank 0 op in of rank 1 op ...
+    template <Payload T, class F>
+    void reduce(std::span<const T> in, std::span<T> out, F fn, int root = 0) {
+        reduce_bytes(in.data(), out.data(), in.size(), out.size(), sizeof(T),
+                     &detail::combine_with<T, F>, &fn, root);
+    }
+    template <Payload T>
+    void reduce(std::span<const T> in, std::span<T> out, Op op, int root = 0) {
+        detail::with_op<T>(op, [&](auto fn) { reduce(in, out, fn, root); });
+    }
+    template <Payload T, class F>
+    void all_reduce(std::span<T> data, F fn) {
+        reduce_bytes(data.data(), data.data(), data.size(), data.size(), sizeof(T),
+                     &detail::combine_with<T, F>, &fn, -1);
+    }
+    template <Payload T>
+    void all_reduce(std::span<T> data, Op op) {
+        detail::with_op<T>(op, [&](auto fn) { all_reduce(data, fn); });
+    }
+    template <class T>
+        requires std::is_arithmetic_v<T>
+    T all_reduce(T value, Op op) {
+        all_reduce(std::span<T>(&value, 1), op);
+        return value;
+    }
+    // out (on root: size() * in.size() elements) = the ins of ranks 0, 1, ... in order.
+    template <Payload T>
+    void gather(std::span<const T> in, std::span<T> out, int root = 0) {
+        gather_bytes(in.data(), out.data(), in.size_bytes(), out.size_bytes(), root);
+    }
+    template <Payload T>
+    void all_gather(std::span<const T> in, std::span<T> out) {
+        gather_bytes(in.data(), out.data(), in.size_bytes(), out.size_bytes(), -1);
+    }
+    // Rank r's out = the r-th of size() equal parts of root's in.
+    template <Payload T>
+    void scatter(std::span<const T> in, std::span<T> out, int root = 0) {
+        scatter_bytes(in.data(), out.data(), out.size_bytes(), in.size_bytes(), root);
+    }
+    // The largest (smallest) value over all ranks and the rank holding it; ties go to
+    // the lowest rank, then the lowest index.
+    template <class T>
+        requires std::is_arithmetic_v<T>
+    Located<T> max_loc(T value) {
+        return locate(std::span<const T>(&value, 1), false);
+    }
+    template <class T>
+        requires std::is_arithmetic_v<T>
+    Located<T> min_loc(T value) {
+        return locate(std::span<const T>(&value, 1), true);
+    }
+    template <class T>
+        requires std::is_arithmetic_v<T>
+    Located<T> max_loc(std::span<const T> values) {
+        return locate(values, false);
+    }
+    template <class T>
+        requires std::is_arithmetic_v<T>
+    Located<T> min_loc(std::span<const T> values) {
+        return locate(values, true);
+    }
+
     // The job's control segment (for the primitives built on it).
     detail::JobSegment& job() const { return *job_; }
 
@@ -72,6 +190,45 @@ private:
                                                          std::size_t elem_size,
                                                          std::size_t elem_align);
     void attach_from_environment();
+    void send_bytes(int dest, int tag, const void* data, std::size_t bytes);
+    Status recv_bytes(int source, int tag, void* data, std::size_t capacity);
+    detail::Messenger& messenger();
+    void broadcast_bytes(void* data, std::size_t bytes, int root);
+    void reduce_bytes(const void* in, void* out, std::size_t count, std::size_t out_count,
+                      std::size_t elem, detail::Combine combine, const void* fn, int root);
+    void gather_bytes(const void* in, void* out, std::size_t bytes, std::size_t out_bytes,
+                      int root);
+    void scatter_bytes(const void* in, void* out, std::size_t bytes, std::size_t in_bytes,
+                       int root);
+    int next_scratch_half() { return int(collective_count_++ & 1); }
+    void check_root(int root, const char* what) const;
+
+    template <class T>
+    Located<T> locate(std::span<const T> values, bool smallest) {
+        struct Candidate {
+            T value;
+            std::uint64_t index;  // ~0: this rank holds no value
+        };
+        Candidate mine{T{}, ~std::uint64_t(0)};
+        for (std::size_t i = 0; i < values.size(); ++i)
+            if (mine.index == ~std::uint64_t(0) ||
+                (smallest ? values[i] < mine.value : mine.value < values[i]))
+                mine = {values[i], i};
+        std::vector<Candidate> all(static_cast<std::size_t>(size_));
+        all_gather(std::span<const Candidate>(&mine, 1), std::span<Candidate>(all));
+        Located<T> best;
+        bool found = false;
+        for (int r = 0; r < size_; ++r) {
+            const Candidate& c = all[std::size_t(r)];
+            if (c.index == ~std::uint64_t(0)) continue;
+            if (!found || (smallest ? c.value < best.value : best.value < c.value)) {
+                best = {c.value, r, std::size_t(c.index)};
+                found = true;
+            }
+        }
+        if (!found) throw Error("max_loc/min_loc: no rank passed any value");
+        return best;
+    }
     void set_state(detail::WorldState state);
 
     std::shared_ptr<detail::JobSegment> job_;
@@ -80,6 +237,8 @@ private:
     std::uint32_t barrier_epoch_ = 0;
     std::uint32_t shared_count_ = 0;
     std::uint32_t schedule_count_ = 0;
+    std::uint64_t collective_count_ = 0;
+    std::unique_ptr<detail::Messenger> messenger_;
 };
 
 }  // namespace spmd

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "spmd/detail/segment.hpp"
+#include "spmd/detail/wait.hpp"
 
 namespace spmd::detail {
 
@@ -41,6 +42,29 @@ struct alignas(64) CounterSlot {
     std::atomic<std::uint64_t> word{0};
 };
 
+// One message envelope in a rank's inbox; small payloads travel inline.
+struct alignas(64) MessageCell {
+    static constexpr std::size_t bytes = 2048;
+    static constexpr std::size_t inline_capacity = bytes - 64;
+    std::atomic<std::uint64_t> turn{0};  // 2 * round: free in that round; + 1: full
+    std::int32_t source = 0;
+    std::int32_t tag = 0;
+    std::uint64_t size = 0;
+    std::uint32_t bulk = 0;  // the payload follows through the sender's pair ring
+    alignas(64) std::byte payload[inline_capacity];
+};
+static_assert(sizeof(MessageCell) == MessageCell::bytes);
+
+// A rank's inbox: a bounded multi-producer, single-consumer ring of envelopes. Senders
+// take tickets from `head`; the owner consumes in ticket order with a private counter.
+struct Inbox {
+    static constexpr std::uint64_t cells = 64;
+    alignas(64) std::atomic<std::uint64_t> head{0};
+    WaitWord arrived;  // the owner sleeps here for mail
+    WaitWord space;    // senders sleep here for a free cell
+    MessageCell cell[cells];
+};
+
 struct JobHeader {
     std::uint64_t magic;
     std::uint32_t version;
@@ -70,6 +94,13 @@ public:
     int size() const { return header().size; }
     JobHeader& header() const { return *static_cast<JobHeader*>(mapping_->address()); }
     RankReport& report(int rank) const;
+    Inbox& inbox(int rank) const;
+    // Collective scratch: two halves (alternate collectives use alternate halves, so a
+    // rank may write the next one while slow peers still read this one) of one
+    // scratch_bytes() slot per rank.
+    std::byte* scratch(int half, int rank) const;
+    std::size_t scratch_bytes() const { return scratch_bytes_for(size()); }
+    static std::size_t scratch_bytes_for(int size);
     BarrierFlag& barrier_flag(int rank, int round) const;
     static int barrier_rounds(int size);  // ceil(log2 size)
 

@@ -1,0 +1,50 @@
+// One rank's side of point-to-point messaging. Envelopes (and payloads up to
+// MessageCell::inline_capacity) go through the receiver's inbox in the control segment.
+// Larger payloads follow through a ring of chunks in a segment owned by the pair
+// (sender, receiver), made by the sender on first use, so that the copy in and the copy
+// out overlap. Messages that arrive before a matching recv wait in a private list.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "spmd/detail/job.hpp"
+#include "spmd/message.hpp"
+
+namespace spmd::detail {
+
+class Messenger {
+public:
+    Messenger(JobSegment& job, int rank);
+    ~Messenger();
+    void send(int dest, int tag, const void* data, std::size_t bytes);
+    Status recv(int source, int tag, void* data, std::size_t capacity);
+    Status probe(int source, int tag);
+
+private:
+    struct Stashed {
+        Status status;
+        std::vector<std::byte> payload;
+    };
+    struct PairRing;
+    PairRing& outgoing(int dest);
+    PairRing& incoming(int source);
+    void stream_out(int dest, const std::byte* data, std::size_t bytes);
+    void stream_in(int source, std::byte* data, std::size_t bytes);
+    // Waits for the next envelope; returns it, still occupying its cell.
+    MessageCell& next_envelope();
+    void release(MessageCell& cell);
+    Stashed& stash(MessageCell& cell);
+    std::deque<Stashed>::iterator find_stashed(int source, int tag);
+
+    JobSegment& job_;
+    int rank_;
+    std::uint64_t next_ticket_ = 0;  // of this rank's own inbox
+    std::deque<Stashed> unexpected_;
+    std::map<int, std::unique_ptr<PairRing>> out_rings_, in_rings_;
+};
+
+}  // namespace spmd::detail

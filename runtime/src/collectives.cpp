@@ -1,0 +1,138 @@
+// World's collectives over the scratch halves of the job segment. Each call moves its
+// data in pieces that fit a rank's scratch slot; every piece alternates halves, so a
+// rank that runs ahead writes the other half while slow peers still read this one (a
+// rank can only get two pieces ahead by passing a barrier that waits for them).
+#include <cstring>
+#include <string>
+
+#include "spmd/detail/job.hpp"
+#include "spmd/world.hpp"
+
+namespace spmd {
+
+namespace {
+// Below this many elements in all ranks' pieces together, every rank combines all of
+// them itself (one barrier) instead of a reduce-scatter and all-gather (two).
+constexpr std::size_t combine_everything_below = 4096;
+}  // namespace
+
+void World::check_root(int root, const char* what) const {
+    if (root < 0 || root >= size_)
+        throw Error(std::string(what) + ": root " + std::to_string(root) +
+                    " is not a rank of a world of " + std::to_string(size_));
+}
+
+void World::broadcast_bytes(void* data, std::size_t bytes, int root) {
+    check_root(root, "broadcast");
+    auto* buffer = static_cast<std::byte*>(data);
+    // Only root writes, so a piece may use the whole half (the slots are contiguous).
+    const std::size_t piece = job_->scratch_bytes() * std::size_t(size_);
+    std::size_t done = 0;
+    do {
+        const std::size_t n = std::min(piece, bytes - done);
+        std::byte* scratch = job_->scratch(next_scratch_half(), 0);
+        if (rank_ == root && n) std::memcpy(scratch, buffer + done, n);
+        barrier();
+        if (rank_ != root && n) std::memcpy(buffer + done, scratch, n);
+        done += n;
+    } while (done < bytes);
+}
+
+void World::reduce_bytes(const void* in, void* out, std::size_t count, std::size_t out_count,
+                         std::size_t elem, detail::Combine combine, const void* fn, int root) {
+    const bool everyone = root < 0;
+    if (!everyone) check_root(root, "reduce");
+    if ((everyone || rank_ == root) && out_count < count)
+        throw Error("reduce: the output holds " + std::to_string(out_count) +
+                    " elements, fewer than the " + std::to_string(count) + " reduced");
+    const auto* source = static_cast<const std::byte*>(in);
+    auto* result = static_cast<std::byte*>(out);
+    const bool receives = everyone || rank_ == root;
+    const std::size_t piece = job_->scratch_bytes() / elem;
+    std::vector<std::byte> partial;
+    std::size_t done = 0;
+    do {
+        const std::size_t n = std::min(piece, count - done);
+        const int half = next_scratch_half();
+        auto slot = [&](int r) { return job_->scratch(half, r); };
+        if (n) std::memcpy(slot(rank_), source + done * elem, n * elem);
+        barrier();
+        std::byte* target = result + done * elem;
+        if (n * std::size_t(size_) <= combine_everything_below) {
+            if (receives && n) {
+                std::memmove(target, slot(0), n * elem);
+                for (int r = 1; r < size_; ++r) combine(target, slot(r), n, fn);
+            }
+        } else {
+            // Reduce-scatter: rank r combines sub-range r of every slot, in rank order,
+            // and leaves the result in sub-range r of its own slot (only it reads that).
+            const std::size_t sub = (n + std::size_t(size_) - 1) / std::size_t(size_);
+            auto range = [&](int r) {
+                const std::size_t lo = std::min(n, sub * std::size_t(r));
+                return std::pair{lo, std::min(n, lo + sub)};
+            };
+            const auto [lo, hi] = range(rank_);
+            if (lo < hi) {
+                partial.assign(slot(0) + lo * elem, slot(0) + hi * elem);
+                for (int r = 1; r < size_; ++r)
+                    combine(partial.data(), slot(r) + lo * elem, hi - lo, fn);
+                std::memcpy(slot(rank_) + lo * elem, partial.data(), (hi - lo) * elem);
+            }
+            barrier();
+            if (receives)
+                for (int r = 0; r < size_; ++r) {
+                    const auto [rlo, rhi] = range(r);
+                    if (rlo < rhi)
+                        std::memcpy(target + rlo * elem, slot(r) + rlo * elem, (rhi - rlo) * elem);
+                }
+        }
+        done += n;
+    } while (done < count);
+}
+
+void World::gather_bytes(const void* in, void* out, std::size_t bytes, std::size_t out_bytes,
+                         int root) {
+    const bool everyone = root < 0;
+    if (!everyone) check_root(root, "gather");
+    if ((everyone || rank_ == root) && out_bytes < bytes * std::size_t(size_))
+        throw Error("gather: the output has room for " + std::to_string(out_bytes) +
+                    " bytes, not the " + std::to_string(bytes * std::size_t(size_)) + " gathered");
+    const auto* source = static_cast<const std::byte*>(in);
+    auto* result = static_cast<std::byte*>(out);
+    const std::size_t piece = job_->scratch_bytes();
+    std::size_t done = 0;
+    do {
+        const std::size_t n = std::min(piece, bytes - done);
+        const int half = next_scratch_half();
+        if (n) std::memcpy(job_->scratch(half, rank_), source + done, n);
+        barrier();
+        if ((everyone || rank_ == root) && n)
+            for (int r = 0; r < size_; ++r)
+                std::memcpy(result + std::size_t(r) * bytes + done, job_->scratch(half, r), n);
+        done += n;
+    } while (done < bytes);
+}
+
+void World::scatter_bytes(const void* in, void* out, std::size_t bytes, std::size_t in_bytes,
+                          int root) {
+    check_root(root, "scatter");
+    if (rank_ == root && in_bytes < bytes * std::size_t(size_))
+        throw Error("scatter: the input has " + std::to_string(in_bytes) + " bytes, not the " +
+                    std::to_string(bytes * std::size_t(size_)) + " scattered");
+    const auto* source = static_cast<const std::byte*>(in);
+    auto* result = static_cast<std::byte*>(out);
+    const std::size_t piece = job_->scratch_bytes();
+    std::size_t done = 0;
+    do {
+        const std::size_t n = std::min(piece, bytes - done);
+        const int half = next_scratch_half();
+        if (rank_ == root && n)
+            for (int r = 0; r < size_; ++r)
+                std::memcpy(job_->scratch(half, r), source + std::size_t(r) * bytes + done, n);
+        barrier();
+        if (n) std::memcpy(result + done, job_->scratch(half, rank_), n);
+        done += n;
+    } while (done < bytes);
+}
+
+}  // namespace spmd

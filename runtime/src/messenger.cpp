@@ -1,0 +1,225 @@
+#include "spmd/detail/messenger.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "spmd/error.hpp"
+
+namespace spmd::detail {
+
+namespace {
+
+constexpr std::uint64_t ring_slots = 8;
+constexpr std::size_t ring_chunk = 128 << 10;
+
+// Chunks of a bulk payload: small enough that copying in and copying out overlap
+// even for a 64 KiB message, at most ring_chunk. Sender and receiver both derive it
+// from the size alone.
+std::size_t chunk_for(std::size_t bytes) {
+    return std::clamp<std::size_t>((bytes / 4 + 4095) & ~std::size_t(4095), 16 << 10, ring_chunk);
+}
+
+struct RingLayout {
+    WaitWord changed;
+    struct alignas(64) Turn {
+        std::atomic<std::uint64_t> value{0};
+    } turn[ring_slots];
+};
+constexpr std::size_t ring_data_offset = (sizeof(RingLayout) + 4095) & ~std::size_t(4095);
+constexpr std::size_t ring_bytes = ring_data_offset + ring_slots * ring_chunk;
+
+bool matches(int want_source, int want_tag, int source, int tag) {
+    return (want_source == any_source || want_source == source) &&
+           (want_tag == any_tag || want_tag == tag);
+}
+
+}  // namespace
+
+// A ring of chunk slots in a segment shared by one (sender, receiver) pair. Each side
+// counts chunks privately; chunk c goes to slot c % ring_slots in round c / ring_slots.
+struct Messenger::PairRing {
+    std::shared_ptr<Mapping> mapping;
+    std::uint64_t chunks = 0;
+    RingLayout& layout() const { return *static_cast<RingLayout*>(mapping->address()); }
+    std::byte* slot(std::uint64_t chunk) const {
+        return static_cast<std::byte*>(mapping->address()) + ring_data_offset +
+               (chunk % ring_slots) * ring_chunk;
+    }
+};
+
+Messenger::Messenger(JobSegment& job, int rank) : job_(job), rank_(rank) {}
+Messenger::~Messenger() = default;
+
+Messenger::PairRing& Messenger::outgoing(int dest) {
+    auto& ring = out_rings_[dest];
+    if (!ring) {
+        ring = std::make_unique<PairRing>();
+        ring->mapping = create_segment(job_.name() + ".pair." + std::to_string(rank_) + "." +
+                                           std::to_string(dest),
+                                       ring_bytes);
+    }
+    return *ring;
+}
+
+Messenger::PairRing& Messenger::incoming(int source) {
+    auto& ring = in_rings_[source];
+    if (!ring) {
+        const std::string name =
+            job_.name() + ".pair." + std::to_string(source) + "." + std::to_string(rank_);
+        ring = std::make_unique<PairRing>();
+        ring->mapping = open_segment(name);
+        remove_segment(name);  // both sides map it now
+    }
+    return *ring;
+}
+
+void Messenger::send(int dest, int tag, const void* data, std::size_t bytes) {
+    if (dest < 0 || dest >= job_.size())
+        throw Error("send: no rank " + std::to_string(dest) + " in a world of " +
+                    std::to_string(job_.size()));
+    if (tag < 0) throw Error("send: tags are >= 0, not " + std::to_string(tag));
+    const auto* bytes_in = static_cast<const std::byte*>(data);
+    if (dest == rank_) {  // to itself: straight into the private list, never blocks
+        unexpected_.push_back({{rank_, tag, bytes}, {bytes_in, bytes_in + bytes}});
+        return;
+    }
+    const bool bulk = bytes > MessageCell::inline_capacity;
+    if (bulk) outgoing(dest);  // the ring must exist before the envelope announces it
+
+    Inbox& inbox = job_.inbox(dest);
+    const std::uint64_t ticket = inbox.head.fetch_add(1, std::memory_order_relaxed);
+    MessageCell& cell = inbox.cell[ticket % Inbox::cells];
+    const std::uint64_t free_turn = 2 * (ticket / Inbox::cells);
+    inbox.space.wait(job_.header().abort, [&] {
+        return cell.turn.load(std::memory_order_acquire) == free_turn;
+    });
+    cell.source = rank_;
+    cell.tag = tag;
+    cell.size = bytes;
+    cell.bulk = bulk;
+    if (!bulk && bytes) std::memcpy(cell.payload, bytes_in, bytes);
+    cell.turn.store(free_turn + 1, std::memory_order_release);
+    inbox.arrived.notify_all();
+    if (bulk) stream_out(dest, bytes_in, bytes);
+}
+
+void Messenger::stream_out(int dest, const std::byte* data, std::size_t bytes) {
+    PairRing& ring = outgoing(dest);
+    RingLayout& layout = ring.layout();
+    const std::size_t chunk = chunk_for(bytes);
+    for (std::size_t done = 0; done < bytes; done += chunk) {
+        const std::uint64_t c = ring.chunks++;
+        auto& turn = layout.turn[c % ring_slots].value;
+        const std::uint64_t free_turn = 2 * (c / ring_slots);
+        layout.changed.wait(job_.header().abort, [&] {
+            return turn.load(std::memory_order_acquire) == free_turn;
+        });
+        std::memcpy(ring.slot(c), data + done, std::min(chunk, bytes - done));
+        turn.store(free_turn + 1, std::memory_order_release);
+        layout.changed.notify_all();
+    }
+}
+
+void Messenger::stream_in(int source, std::byte* data, std::size_t bytes) {
+    PairRing& ring = incoming(source);
+    RingLayout& layout = ring.layout();
+    const std::size_t chunk = chunk_for(bytes);
+    for (std::size_t done = 0; done < bytes; done += chunk) {
+        const std::uint64_t c = ring.chunks++;
+        auto& turn = layout.turn[c % ring_slots].value;
+        const std::uint64_t full_turn = 2 * (c / ring_slots) + 1;
+        layout.changed.wait(job_.header().abort, [&] {
+            return turn.load(std::memory_order_acquire) == full_turn;
+        });
+        std::memcpy(data + done, ring.slot(c), std::min(chunk, bytes - done));
+        turn.store(full_turn + 1, std::memory_order_release);
+        layout.changed.notify_all();
+    }
+}
+
+MessageCell& Messenger::next_envelope() {
+    Inbox& inbox = job_.inbox(rank_);
+    MessageCell& cell = inbox.cell[next_ticket_ % Inbox::cells];
+    const std::uint64_t full_turn = 2 * (next_ticket_ / Inbox::cells) + 1;
+    inbox.arrived.wait(job_.header().abort, [&] {
+        return cell.turn.load(std::memory_order_acquire) == full_turn;
+    });
+    return cell;
+}
+
+void Messenger::release(MessageCell& cell) {
+    cell.turn.store(2 * (next_ticket_ / Inbox::cells + 1), std::memory_order_release);
+    ++next_ticket_;
+    job_.inbox(rank_).space.notify_all();
+}
+
+// Takes the envelope out of the inbox into the private list, with its whole payload:
+// a bulk payload is drained from the ring at once, so later messages can flow.
+Messenger::Stashed& Messenger::stash(MessageCell& cell) {
+    Stashed entry{{cell.source, cell.tag, cell.size}, std::vector<std::byte>(cell.size)};
+    const bool bulk = cell.bulk;
+    if (!bulk && cell.size) std::memcpy(entry.payload.data(), cell.payload, cell.size);
+    release(cell);
+    if (bulk) stream_in(entry.status.source, entry.payload.data(), entry.payload.size());
+    unexpected_.push_back(std::move(entry));
+    return unexpected_.back();
+}
+
+std::deque<Messenger::Stashed>::iterator Messenger::find_stashed(int source, int tag) {
+    return std::find_if(unexpected_.begin(), unexpected_.end(), [&](const Stashed& s) {
+        return matches(source, tag, s.status.source, s.status.tag);
+    });
+}
+
+namespace {
+[[noreturn]] void too_small(const Status& s, std::size_t capacity) {
+    throw Error("recv: the message from rank " + std::to_string(s.source) + " with tag " +
+                std::to_string(s.tag) + " has " + std::to_string(s.bytes) +
+                " bytes, more than the buffer's " + std::to_string(capacity) +
+                " (use probe or recv_vector to size it)");
+}
+void check_source(int source, int size, const char* what) {
+    if (source != any_source && (source < 0 || source >= size))
+        throw Error(std::string(what) + ": no rank " + std::to_string(source) +
+                    " in a world of " + std::to_string(size));
+}
+}  // namespace
+
+Status Messenger::recv(int source, int tag, void* data, std::size_t capacity) {
+    check_source(source, job_.size(), "recv");
+    auto* out = static_cast<std::byte*>(data);
+    if (auto it = find_stashed(source, tag); it != unexpected_.end()) {
+        if (it->status.bytes > capacity) too_small(it->status, capacity);
+        std::copy(it->payload.begin(), it->payload.end(), out);
+        const Status status = it->status;
+        unexpected_.erase(it);
+        return status;
+    }
+    for (;;) {
+        MessageCell& cell = next_envelope();
+        if (!matches(source, tag, cell.source, cell.tag) || cell.size > capacity) {
+            const Stashed& kept = stash(cell);
+            if (matches(source, tag, kept.status.source, kept.status.tag))
+                too_small(kept.status, capacity);  // kept for a recv with room for it
+            continue;
+        }
+        const Status status{cell.source, cell.tag, cell.size};
+        const bool bulk = cell.bulk;
+        if (!bulk && cell.size) std::memcpy(out, cell.payload, cell.size);
+        release(cell);
+        if (bulk) stream_in(status.source, out, status.bytes);
+        return status;
+    }
+}
+
+Status Messenger::probe(int source, int tag) {
+    check_source(source, job_.size(), "probe");
+    if (auto it = find_stashed(source, tag); it != unexpected_.end()) return it->status;
+    for (;;) {
+        const Stashed& kept = stash(next_envelope());
+        if (matches(source, tag, kept.status.source, kept.status.tag)) return kept.status;
+    }
+}
+
+}  // namespace spmd::detail
