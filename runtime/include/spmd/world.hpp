@@ -139,6 +139,16 @@ public:
     void all_reduce(std::span<T> data, Op op) {
         detail::with_op<T>(op, [&](auto fn) { all_reduce(data, fn); });
     }
+    // out = the reduction of every rank's in (out may be in itself).
+    template <Payload T, class F>
+    void all_reduce(std::span<const T> in, std::span<T> out, F fn) {
+        reduce_bytes(in.data(), out.data(), in.size(), out.size(), sizeof(T),
+                     &detail::combine_with<T, F>, &fn, -1);
+    }
+    template <Payload T>
+    void all_reduce(std::span<const T> in, std::span<T> out, Op op) {
+        detail::with_op<T>(op, [&](auto fn) { all_reduce(in, out, fn); });
+    }
     template <class T>
         requires std::is_arithmetic_v<T>
     T all_reduce(T value, Op op) {

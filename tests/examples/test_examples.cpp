@@ -1,0 +1,59 @@
+// The teaching programs run as a user runs them, under mprun and without it, and print
+// the right answers whatever the number of ranks.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+#include "../support/run.hpp"
+
+using Catch::Matchers::Contains;
+
+namespace {
+test::Run example(const std::string& name, int ranks, const std::string& args = "") {
+    const std::string program = test::bin(name) + (args.empty() ? "" : " " + args);
+    test::Run r = test::run(ranks ? test::bin("mprun") + " -n " + std::to_string(ranks) + " " + program
+                                  : program);
+    CHECK(test::nothing_left_of(r.pid));
+    return r;
+}
+}  // namespace
+
+TEST_CASE("monte_carlo estimates 1/3") {
+    for (int ranks : {0, 3}) {
+        auto r = example("monte_carlo", ranks, "--samples 2000000");
+        REQUIRE(r.code == 0);
+        const auto at = r.out.find("~ ");
+        REQUIRE(at != std::string::npos);
+        CHECK(std::abs(std::atof(r.out.c_str() + at + 2) - 1.0 / 3.0) < 2e-3);
+    }
+    CHECK(example("monte_carlo", 2, "--samples 0").code == 2);
+}
+
+TEST_CASE("pool_map returns results in input order") {
+    for (int ranks : {0, 1, 4, 7}) {
+        auto r = example("pool_map", ranks);
+        REQUIRE(r.code == 0);
+        CHECK_THAT(r.out, Contains("1:0 2:1 3:7 4:2 5:5 6:8 7:16 8:3 9:19 10:6"));
+        CHECK_THAT(r.out, Contains("27:111 28:18 29:18 30:18\n"));
+    }
+}
+
+TEST_CASE("pipe_workers finds each input's closest bank entry") {
+    for (int ranks : {0, 2, 5}) {
+        auto r = example("pipe_workers", ranks);
+        REQUIRE(r.code == 0);
+        CHECK(test::lines(r.out) == std::vector<std::string>{
+                                        "input 1.0000 -> entry 0 (frequency 1.00)",
+                                        "input 3.4975 -> entry 250 (frequency 3.50)",
+                                        "input 5.9950 -> entry 499 (frequency 5.99)",
+                                        "input 8.4925 -> entry 749 (frequency 8.49)",
+                                        "input 10.9900 -> entry 999 (frequency 10.99)"});
+    }
+}
+
+TEST_CASE("hello_barrier --explain shows the log2 rounds") {
+    auto r = example("hello_barrier", 5, "--explain");
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Contains("rank 0, round 2: signals rank 4, waits for rank 1"));
+    CHECK_THAT(r.out, Contains("rank 3, round 0: signals rank 4, waits for rank 2"));
+}
