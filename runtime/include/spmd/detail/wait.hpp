@@ -40,7 +40,9 @@ void yield_core();
 // Waits until ready() holds and returns true, or returns false once monotonic_ns()
 // passes deadline_ns (if not negative). sleep(ns) blocks for at most ns on some futex
 // that a notifier wakes; it must re-check ready() after announcing itself and before
-// sleeping. Throws spmd::Aborted once *abort is set.
+// sleeping. Throws spmd::Aborted once *abort is set. ready() may be called again after
+// it returned true, so a ready() with side effects (a compare-exchange that takes a
+// lock) must keep returning true once it succeeded.
 // The poll budget adapts: a wait that polling ended doubles it, up to max_polls; a wait
 // that outlasted it halves it. So when other processes hold the cores (more ranks than
 // cores, or a busy machine) a rank soon stops burning the time slice its peer needs,
@@ -90,11 +92,16 @@ struct alignas(64) WaitWord {
     std::atomic<std::uint32_t> sleepers{0};
 
     // Call after the state change that waiters look for.
-    void notify_all() {
+    void notify_all() { notify(0x7fffffff); }
+    // When only one waiter can use the change (a released lock). The woken one may lose
+    // to a rank that never slept; that rank's own notify wakes the next sleeper.
+    void notify_one() { notify(1); }
+
+    void notify(int count) {
         std::atomic_thread_fence(std::memory_order_seq_cst);
         if (sleepers.load(std::memory_order_relaxed) != 0) {
             seq.fetch_add(1, std::memory_order_relaxed);
-            futex_wake(seq, 0x7fffffff);
+            futex_wake(seq, count);
         }
     }
 
