@@ -48,6 +48,10 @@ void World::reduce_bytes(const void* in, void* out, std::size_t count, std::size
     const auto* source = static_cast<const std::byte*>(in);
     auto* result = static_cast<std::byte*>(out);
     const bool receives = everyone || rank_ == root;
+    if (size_ == 1) {  // nothing to combine: the result is the input
+        if (count && out != in) std::memmove(result, source, count * elem);
+        return;
+    }
     const std::size_t piece = job_->scratch_bytes() / elem;
     std::vector<std::byte> partial;
     std::size_t done = 0;

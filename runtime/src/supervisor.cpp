@@ -18,6 +18,11 @@ namespace spmd::detail {
 
 namespace {
 
+// After a rank fails, the others first see the abort flag: ranks blocked in a wait throw
+// spmd::Aborted and unwind (removing temporary files, naming a dead lock holder) before
+// SIGTERM comes. Long enough for a futex wake-up and an exit, short enough not to matter.
+constexpr double abort_window_seconds = 0.1;
+
 int open_pidfd(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
 
 // Run in the child between fork and body: a clean start whatever the parent's state.
@@ -95,17 +100,24 @@ void Supervisor::signal_live(int signal) {
         if (child.pidfd >= 0) kill(-child.pid, signal);  // the rank's whole process group
 }
 
-void Supervisor::stop(bool force, int signal) {
+void Supervisor::stop(bool force, int signal, double delay_seconds) {
     if (!stopping_) {
         stopping_ = true;
         job_->set_abort();
-        signal_live(signal);
-        kill_deadline_ = monotonic_ns() + grace_ns_;
+        term_signal_ = signal;
+        term_deadline_ = monotonic_ns() + long(delay_seconds * 1e9);
+        kill_deadline_ = term_deadline_ + grace_ns_;
+        if (delay_seconds <= 0) send_term();
     }
     if (force) {
         signal_live(SIGKILL);
-        kill_deadline_ = -1;
+        term_deadline_ = kill_deadline_ = -1;
     }
+}
+
+void Supervisor::send_term() {
+    signal_live(term_signal_);
+    term_deadline_ = -1;
 }
 
 void Supervisor::reap(Child& child) {
@@ -129,7 +141,7 @@ void Supervisor::reap(Child& child) {
         failure.cause = std::string("called abort: ") + job_->report(failure.rank).message;
         failure_ = failure;
         if (on_failure) on_failure(failure);
-        stop();
+        stop(false, SIGTERM, abort_window_seconds);
         return;
     }
     const auto kind = FailureKind(report.kind.load(std::memory_order_acquire));
@@ -150,7 +162,7 @@ void Supervisor::reap(Child& child) {
     }
     failure_ = failure;
     if (on_failure) on_failure(failure);
-    stop();
+    stop(false, SIGTERM, abort_window_seconds);
 }
 
 void Supervisor::run() {
@@ -163,7 +175,7 @@ void Supervisor::run() {
         for (const Watch& w : watches_) fds.push_back({w.fd, POLLIN, 0});
 
         long deadline = -1;
-        for (long d : {kill_deadline_, user_deadline_})
+        for (long d : {term_deadline_, kill_deadline_, user_deadline_})
             if (d >= 0 && (deadline < 0 || d < deadline)) deadline = d;
         int timeout_ms = -1;
         if (deadline >= 0)
@@ -173,6 +185,7 @@ void Supervisor::run() {
         if (ready < 0 && errno != EINTR) throw Error(std::string("poll: ") + std::strerror(errno));
 
         const long now = monotonic_ns();
+        if (term_deadline_ >= 0 && now >= term_deadline_) send_term();
         if (kill_deadline_ >= 0 && now >= kill_deadline_) stop(true);
         if (user_deadline_ >= 0 && now >= user_deadline_) {
             user_deadline_ = -1;

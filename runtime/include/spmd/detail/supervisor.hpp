@@ -49,10 +49,10 @@ public:
 
     // Runs until every rank has been reaped.
     void run();
-    // Stops the live ranks: `signal` (SIGTERM unless forwarding another) now and SIGKILL
-    // after the grace period, or SIGKILL at once when `force`. Sets the job's abort flag
-    // so that no rank hangs on a dead peer.
-    void stop(bool force = false, int signal = SIGTERM);
+    // Stops the live ranks: sets the job's abort flag (blocked ranks throw
+    // spmd::Aborted and can unwind), sends `signal` after `delay_seconds`, and SIGKILL
+    // after the grace period; or SIGKILL at once when `force`.
+    void stop(bool force = false, int signal = SIGTERM, double delay_seconds = 0);
 
     const std::optional<Failure>& failure() const { return failure_; }
     int live() const;
@@ -70,6 +70,7 @@ private:
     };
     void reap(Child& child);
     void signal_live(int signal);
+    void send_term();
 
     std::shared_ptr<JobSegment> job_;
     long grace_ns_;
@@ -79,6 +80,8 @@ private:
     long user_deadline_ = -1;
     std::function<void()> on_user_deadline_;
     long kill_deadline_ = -1;
+    long term_deadline_ = -1;
+    int term_signal_ = SIGTERM;
     bool stopping_ = false;
     std::optional<Failure> failure_;
 };
