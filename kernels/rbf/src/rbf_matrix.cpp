@@ -1,0 +1,96 @@
+#include "spmd/rbf/rbf_matrix.hpp"
+
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "spmd/rbf/mapped_output.hpp"
+
+namespace spmd::rbf {
+
+namespace {
+std::size_t matrix_bytes(std::size_t n) {
+    std::size_t bytes = 0;
+    if (__builtin_mul_overflow(n, n, &bytes) ||
+        __builtin_mul_overflow(bytes, sizeof(double), &bytes))
+        throw UsageError("an n x n matrix with n = " + std::to_string(n) + " is too large");
+    return bytes;
+}
+
+// MemAvailable counts the page cache the kernel would drop for us; free pages alone do not.
+double available_memory() {
+    std::ifstream meminfo("/proc/meminfo");
+    for (std::string key; meminfo >> key;) {
+        double kib = 0;
+        if (key == "MemAvailable:" && meminfo >> kib) return kib * 1024;
+        meminfo.ignore(256, '\n');
+    }
+    return double(::sysconf(_SC_AVPHYS_PAGES)) * double(::sysconf(_SC_PAGESIZE));
+}
+
+// This rank's share of the rows; the caller's barrier makes them everyone's.
+void fill_my_rows(World& world, const RowFiller& filler, double* matrix,
+                  const MatrixOptions& options) {
+    for (Range rows : world.schedule(filler.n(), options.schedule, options.chunk))
+        filler.fill(rows, matrix);
+}
+
+}  // namespace
+
+void check_fits_in_memory(std::size_t n) {
+    const std::size_t bytes = matrix_bytes(n);
+    const double mem = available_memory();
+    struct statvfs fs {};
+    const double shm =
+        ::statvfs("/dev/shm", &fs) == 0 ? double(fs.f_bavail) * double(fs.f_frsize) : mem;
+    if (double(bytes) > std::min(mem, shm))
+        throw UsageError("the " + std::to_string(n) + " x " + std::to_string(n) + " matrix needs " +
+                         std::to_string(bytes) + " bytes of shared memory, " +
+                         std::to_string(static_cast<std::size_t>(std::min(mem, shm))) +
+                         " are free");
+}
+
+void check_fits_on_disk(const std::string& path, std::size_t n) {
+    const std::size_t bytes = matrix_bytes(n);
+    const auto slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "."
+                            : slash == 0                ? "/"
+                                                        : path.substr(0, slash);
+    struct statvfs fs {};
+    if (::statvfs(dir.c_str(), &fs) != 0)
+        throw UsageError(path + ": cannot write there: " + std::strerror(errno));
+    const double free = double(fs.f_bavail) * double(fs.f_frsize);
+    if (double(bytes) > free)
+        throw UsageError(path + ": the " + std::to_string(n) + " x " + std::to_string(n) +
+                         " matrix needs " + std::to_string(bytes) + " bytes, the disk has " +
+                         std::to_string(static_cast<std::size_t>(free)) + " free");
+}
+
+void fill_matrix(World& world, const RowFiller& filler, double* matrix,
+                 const MatrixOptions& options) {
+    fill_my_rows(world, filler, matrix, options);
+    world.barrier();
+}
+
+SharedArray<double> rbf_matrix(World& world, const Points& points, const Radial& f,
+                               const MatrixOptions& options) {
+    check_fits_in_memory(points.n);
+    auto matrix = world.shared<double>("rbf.matrix", points.n * points.n);
+    fill_matrix(world, RowFiller(points, f, options.store), matrix.data(), options);
+    return matrix;
+}
+
+void write_rbf_matrix(World& world, const Points& points, const Radial& f,
+                      const std::string& path, const MatrixOptions& options) {
+    matrix_bytes(points.n);
+    MappedOutput out(world, path, npy::Dtype::f8, {points.n, points.n});
+    fill_my_rows(world, RowFiller(points, f, options.store), static_cast<double*>(out.data()),
+                 options);
+    out.commit();
+}
+
+}  // namespace spmd::rbf
