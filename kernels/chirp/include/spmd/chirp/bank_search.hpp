@@ -1,0 +1,56 @@
+// BankSearch: the chirp bank's matched-filter search, SPMD over a World. Each rank keeps its
+// static share of the templates and rank 0's FFTW plan, so every SNR comes from one rank on
+// one code path, the same bits for any rank count. Signals and SNRs live in shared arrays.
+//   spmd::chirp::BankSearch search(world, grid, masses, fft);   // collective, once
+//   search.match(signals, snr);                                 // collective, per batch
+//   if (world.rank() == 0) for (auto m : best_matches(snr, masses)) ...
+#pragma once
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "spmd/chirp/fft_plan.hpp"
+#include "spmd/chirp/matched_filter.hpp"
+#include "spmd/chirp/template_bank.hpp"
+#include "spmd/chirp/waveform.hpp"
+#include "spmd/world.hpp"
+
+namespace spmd::chirp {
+
+class BankSearch {
+public:
+    // Collective: plans (rank 0 from the wisdom file or by measuring, then the others from
+    // rank 0's wisdom) and builds this rank's share of the templates.
+    BankSearch(World& world, const Grid& grid, std::vector<double> masses, const FftOptions& fft);
+
+    // Collective: snr[k * T + j] = SNR of signal k against template j, for the K =
+    // signals.size() / samples signals, row-major. Both spans must be views of arrays every
+    // rank sees (World::shared); a barrier on entry publishes the signals, one on exit the SNRs.
+    void match(std::span<const Complex> signals, std::span<double> snr);
+
+    const Grid& grid() const { return grid_; }
+    const std::vector<double>& masses() const { return masses_; }
+    const ChirpTables& tables() const { return tables_; }
+    const TemplateBank& templates() const { return bank_; }
+    MatchedFilter& filter() { return *filter_; }
+
+private:
+    World& world_;
+    Grid grid_;
+    std::vector<double> masses_;
+    ChirpTables tables_;
+    TemplateBank bank_;
+    std::unique_ptr<MatchedFilter> filter_;
+};
+
+// max_loc of each row of a K x T SNR matrix: the template with the largest SNR, the lowest
+// index on ties (as MPI_MAXLOC).
+struct Match {
+    std::size_t index = 0;
+    double mass = 0;
+    double snr = 0;
+};
+std::vector<Match> best_matches(std::span<const double> snr, std::span<const double> masses);
+
+}  // namespace spmd::chirp

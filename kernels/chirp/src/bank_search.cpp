@@ -1,0 +1,102 @@
+#include "spmd/chirp/bank_search.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "spmd/chirp/bank.hpp"
+#include "spmd/error.hpp"
+
+namespace spmd::chirp {
+
+namespace {
+const std::vector<double>& checked(const std::vector<double>& masses) {
+    check_masses(masses, "bank");
+    return masses;
+}
+
+// Rank 0's plan: from the wisdom file if it covers the transform (milliseconds), else
+// planned afresh and the file updated for the next run. ESTIMATE reads no file: FFTW
+// would otherwise use stronger wisdom for it, and the plan would depend on the cache.
+std::unique_ptr<MatchedFilter> plan_first(const Grid& grid, const FftOptions& fft) {
+    if (fft.rigor == PlanRigor::estimate) return std::make_unique<MatchedFilter>(grid, fft.rigor);
+    if (import_wisdom_file(fft.wisdom_file)) {
+        try {
+            return std::make_unique<MatchedFilter>(grid, fft.rigor, /*wisdom_only=*/true);
+        } catch (const Error&) {  // wisdom for other sizes or weaker flags: plan below
+        }
+    }
+    auto filter = std::make_unique<MatchedFilter>(grid, fft.rigor);
+    export_wisdom_file(fft.wisdom_file);  // best effort: a read-only cache only costs time
+    return filter;
+}
+}  // namespace
+
+BankSearch::BankSearch(World& world, const Grid& grid, std::vector<double> masses,
+                       const FftOptions& fft)
+    : world_(world),
+      grid_(grid),
+      masses_(std::move(checked(masses))),
+      tables_(grid_),
+      bank_(tables_, masses_, static_share(masses_.size(), world.rank(), world.size())) {
+    if (world.size() == 1) {
+        filter_ = plan_first(grid_, fft);
+        return;
+    }
+    // Every rank must run rank 0's plan: MEASURE picks by timing, so independent planning
+    // could pick different algorithms, and SNRs would then differ in the last bits
+    // depending on which rank computed them. Wisdom carries the choice over.
+    auto length = world.shared<std::uint64_t>("chirp.wisdom.length", 1);
+    std::string wisdom;
+    if (world.rank() == 0) {
+        filter_ = plan_first(grid_, fft);
+        wisdom = export_wisdom();
+        length[0] = wisdom.size();
+    }
+    world.barrier();
+    auto text = world.shared<char>("chirp.wisdom", length[0]);
+    if (world.rank() == 0) std::memcpy(text.data(), wisdom.data(), wisdom.size());
+    world.barrier();
+    if (world.rank() != 0) {
+        import_wisdom(std::string(text.data(), text.size()));
+        filter_ = std::make_unique<MatchedFilter>(grid_, fft.rigor, /*wisdom_only=*/true);
+    }
+}
+
+void BankSearch::match(std::span<const Complex> signals, std::span<double> snr) {
+    const std::size_t samples = grid_.samples, templates = masses_.size();
+    const std::size_t count = signals.size() / samples;
+    if (signals.size() != count * samples || snr.size() != count * templates)
+        throw Error("BankSearch::match: " + std::to_string(signals.size()) +
+                    " signal bins and " + std::to_string(snr.size()) +
+                    " SNR slots do not make K signals of " + std::to_string(samples) +
+                    " bins against " + std::to_string(templates) + " templates");
+    world_.barrier();
+    // Templates outer, a block of signals inner: a template then comes from cache for every
+    // signal of the block instead of from memory once per signal (a share of the bank is
+    // tens of MB; a block of signals is sized to stay in L3 beside it).
+    const std::size_t block = std::max<std::size_t>(1, (8u << 20) / (samples * sizeof(Complex)));
+    const Range share = bank_.share();
+    for (std::size_t first = 0; first < count; first += block) {
+        const std::size_t last = std::min(count, first + block);
+        for (std::size_t j = 0; j < share.size(); ++j)
+            for (std::size_t k = first; k < last; ++k)
+                snr[k * templates + share.begin + j] =
+                    filter_->snr(signals.subspan(k * samples, samples), bank_[j]);
+    }
+    world_.barrier();
+}
+
+std::vector<Match> best_matches(std::span<const double> snr, std::span<const double> masses) {
+    const std::size_t templates = masses.size();
+    std::vector<Match> best(templates ? snr.size() / templates : 0);
+    for (std::size_t k = 0; k < best.size(); ++k) {
+        const double* row = snr.data() + k * templates;
+        const std::size_t j = std::size_t(std::max_element(row, row + templates) - row);
+        best[k] = {j, masses[j], row[j]};
+    }
+    return best;
+}
+
+}  // namespace spmd::chirp

@@ -1,0 +1,417 @@
+// Tests of the chirp kernel: waveforms and normalisation, the SNR against an O(n^2) DFT,
+// the search finding each signal's own mass, bitwise-equal SNRs for 1..4 ranks, and the
+// CLI's handling of bad input (one line on stderr, exit 2).
+#include <catch2/catch.hpp>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <numbers>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "spmd/chirp/bank.hpp"
+#include "spmd/chirp/bank_search.hpp"
+#include "spmd/chirp/matched_filter.hpp"
+#include "spmd/chirp/signals.hpp"
+#include "spmd/chirp/waveform.hpp"
+#include "spmd/launch.hpp"
+#include "spmd/npy.hpp"
+
+using namespace spmd::chirp;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Worst |a - b| relative to what rounding allows at bin k: a few ulps of the phase, which
+// reaches 1e5 rad at low frequencies (the tables factor it as c(Mc) f^(-5/3), the formula
+// does not), times the magnitude.
+double phase_error(std::span<const Complex> a, std::span<const Complex> b, double mc,
+                   const Grid& grid) {
+    double worst = 0;
+    for (std::size_t k = 1; k < a.size(); ++k) {
+        const double phase = 3.0 / 128 * std::pow(std::numbers::pi * mc * solar_mass_seconds *
+                                                      grid.frequency(k), -5.0 / 3);
+        const double allowed = 1e-15 * (1 + phase) * std::abs(a[k]) + 1e-300;
+        worst = std::max(worst, std::abs(a[k] - b[k]) / allowed);
+    }
+    return worst;
+}
+
+// A scratch directory of this test process, removed at exit.
+const fs::path& scratch() {
+    static const struct Dir {
+        fs::path path = fs::temp_directory_path() / ("test_chirp." + std::to_string(getpid()));
+        Dir() { fs::create_directories(path); }
+        ~Dir() {
+            std::error_code ec;
+            fs::remove_all(path, ec);
+        }
+    } dir;
+    return dir.path;
+}
+
+// Memory shared with the ranks that spmd::launch forks: the way results come back.
+template <class T>
+struct SharedResult {
+    explicit SharedResult(std::size_t n) : count(n) {
+        void* p = mmap(nullptr, bytes(), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        REQUIRE(p != MAP_FAILED);
+        data = static_cast<T*>(p);
+    }
+    ~SharedResult() { munmap(data, bytes()); }
+    std::size_t bytes() const { return std::max<std::size_t>(1, count * sizeof(T)); }
+    std::vector<T> copy() const { return {data, data + count}; }
+    T* data;
+    std::size_t count;
+};
+
+// SNRs of `signals` against the bank from `ranks` ranks. Each rank starts with no FFTW
+// wisdom in memory, as a fresh process under mprun would.
+std::vector<double> search_snr(int ranks, const Grid& grid, const std::vector<double>& masses,
+                               const std::vector<Complex>& signals, const FftOptions& fft) {
+    SharedResult<double> out(signals.size() / grid.samples * masses.size());
+    spmd::launch(ranks, [&](spmd::World& world) {
+        forget_wisdom();
+        BankSearch search(world, grid, masses, fft);
+        auto s = world.shared<Complex>("signals", signals.size());
+        auto snr = world.shared<double>("snr", out.count);
+        if (world.rank() == 0) std::copy(signals.begin(), signals.end(), s.begin());
+        search.match(s.span(), snr.span());
+        if (world.rank() == 0) std::copy(snr.begin(), snr.end(), out.data);
+    });
+    return out.copy();
+}
+
+std::vector<Complex> chirp_signals(const Grid& grid, const std::vector<double>& masses) {
+    const ChirpTables tables(grid);
+    std::vector<Complex> s(masses.size() * grid.samples);
+    for (std::size_t k = 0; k < masses.size(); ++k)
+        tables.waveform(masses[k], std::span(s).subspan(k * grid.samples, grid.samples));
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("bank ranges are inclusive and bad ones are usage errors", "[chirp]") {
+    const auto def = bank_masses(BankRange{});
+    CHECK(def.size() == 94);  // numpy's arange(0.8, 1.74, 0.01)
+    CHECK(def.front() == 0.8);
+    CHECK(def.back() == Approx(1.73));
+    CHECK(bank_masses(parse_bank_range("0.8:1.74:0.01")).size() == 95);
+    CHECK(bank_masses(parse_bank_range("1.2:1.2:0.1")).size() == 1);
+    for (const char* bad : {"1.7:0.8:0.01", "0:1:0.1", "-1:1:0.1", "0.8:1:0", "0.8:1:-0.1",
+                            "0.8:1", "a:b:c", "0.8:1:0.1:2", "", "0.8::0.1", "nan:1:0.1"})
+        CHECK_THROWS_AS(parse_bank_range(bad), spmd::UsageError);
+    CHECK_THROWS_AS(check_masses(std::vector<double>{}, "x"), spmd::UsageError);
+    CHECK_THROWS_AS(check_masses(std::vector<double>{1.0, -1.0}, "x"), spmd::UsageError);
+    CHECK_THROWS_AS((Grid{1, 1024, 40}.check()), spmd::UsageError);
+    CHECK_THROWS_AS((Grid{65, 1024, 1024}.check()), spmd::UsageError);
+    CHECK_THROWS_AS((Grid{65, 100, 200}.check()), spmd::UsageError);
+    CHECK_NOTHROW((Grid{2, 1024, 0}.check()));
+}
+
+TEST_CASE("templates are normalised and match the direct formula", "[chirp]") {
+    for (const Grid grid : {Grid{}, Grid{257, 1024, 40}, Grid{100, 500, 0}}) {
+        const ChirpTables tables(grid);
+        std::vector<Complex> t(grid.samples), h(grid.samples), w(grid.samples);
+        for (double mc : {0.8, 1.0, 1.37, 1.73, 2.5}) {
+            tables.normalised_template(mc, t);
+            CHECK(normsq(t, grid.df()) == Approx(1.0).epsilon(1e-13));
+            CHECK(t[0] == Complex(0, 0));
+            chirp_waveform(mc, grid, h);  // independent: straight from the formula
+            tables.waveform(mc, w);
+            CHECK(phase_error(h, w, mc, grid) < 8);
+            normalise(h, grid.df());
+            CHECK(normsq(h, grid.df()) == Approx(1.0).epsilon(1e-13));
+            CHECK(phase_error(h, t, mc, grid) < 8);
+        }
+    }
+    // Nothing at or below fmin.
+    const Grid grid{257, 1024, 40};
+    std::vector<Complex> t(grid.samples);
+    ChirpTables(grid).normalised_template(1.2, t);
+    for (std::size_t k = 0; k < grid.samples; ++k)
+        if (grid.frequency(k) <= 40) CHECK(t[k] == Complex(0, 0));
+}
+
+TEST_CASE("the SNR equals a straightforward DFT of the correlation", "[chirp]") {
+    std::mt19937_64 rng(7);
+    std::normal_distribution<double> normal;
+    for (std::size_t samples : {2u, 3u, 33u, 50u, 65u, 129u, 200u, 257u}) {
+        for (double fmin : {0.0, 40.0}) {
+            const Grid grid{samples, 1024, fmin};
+            const std::size_t n = grid.time_samples();
+            const ChirpTables tables(grid);
+            std::vector<Complex> t(samples), s(samples);
+            tables.normalised_template(1.1, t);
+            // Random spectra too: their DC and Nyquist bins have imaginary parts, which
+            // irfft (numpy's and FFTW's alike) ignores.
+            const bool chirp = samples % 2 == 1;
+            if (chirp) {
+                tables.waveform(1.13, s);
+                add_white_noise(s, 1e-8, 3, 0);
+            } else {
+                for (auto& x : s) x = Complex(normal(rng), normal(rng));
+            }
+            MatchedFilter filter(grid, PlanRigor::estimate);
+            const double snr = filter.snr(s, t);
+            // x[j] = (1/n) sum over all n bins of X_k e^{2 pi i jk/n}, X Hermitian-extended.
+            const double df = grid.df();
+            std::vector<long double> x(n);
+            long double best = -INFINITY, scale = 0;
+            for (std::size_t j = 0; j < n; ++j) {
+                long double sum = 0;
+                for (std::size_t k = 0; k < samples; ++k) {
+                    const std::complex<long double> X =
+                        std::complex<long double>(4.0L / df) *
+                        std::conj(std::complex<long double>(s[k])) * std::complex<long double>(t[k]);
+                    if (k == 0 || k == samples - 1) {
+                        sum += X.real() * std::cos(std::numbers::pi_v<long double> * 2 * j * k / n);
+                    } else {
+                        const long double a = 2 * std::numbers::pi_v<long double> * ((j * k) % n) / n;
+                        sum += 2 * (X.real() * std::cos(a) - X.imag() * std::sin(a));
+                    }
+                }
+                x[j] = sum / n;
+                best = std::max(best, x[j]);
+                scale = std::max(scale, std::abs(x[j]));
+            }
+            INFO("samples " << samples << " fmin " << fmin);
+            CHECK(std::abs(snr - double(best)) <= 1e-12 * double(scale));
+            // The whole series, not only its maximum: the product is recomputed as snr()
+            // left the output.
+            for (std::size_t j = 0; j < n; ++j)
+                REQUIRE(std::abs(filter.output()[j] * filter.scale() - double(x[j])) <=
+                        1e-12 * double(scale));
+        }
+    }
+}
+
+TEST_CASE("a normalised template matches itself better than any other of the bank", "[chirp]") {
+    const Grid grid;
+    const auto masses = bank_masses(BankRange{});
+    const ChirpTables tables(grid);
+    MatchedFilter filter(grid, PlanRigor::estimate);
+    std::vector<Complex> a(grid.samples), b(grid.samples);
+    for (std::size_t i : {0u, 17u, 46u, 80u, 93u}) {
+        tables.normalised_template(masses[i], a);
+        const double self = filter.snr(a, a);
+        // At zero shift every bin adds in phase: (1/n) (2 normsq - (4/df)|t[last]|^2).
+        const double last = std::norm(a.back()) * 4 / grid.df();
+        CHECK(self == Approx((2 - last) / double(grid.time_samples())).epsilon(1e-12));
+        for (std::size_t j = 0; j < masses.size(); ++j) {
+            if (j == i) continue;
+            tables.normalised_template(masses[j], b);
+            INFO("template " << i << " against " << j);
+            CHECK(filter.snr(a, b) < self);
+        }
+    }
+}
+
+TEST_CASE("a noiseless chirp's best template is its own mass", "[chirp]") {
+    const Grid grid;
+    const auto masses = bank_masses(BankRange{});
+    // Bank masses themselves and masses between them, across the whole bank.
+    const std::vector<double> truth = {0.8, 0.8049, 0.93, 1.0, 1.1234, 1.37, 1.5551, 1.6, 1.7299, 1.73};
+    const FftOptions fft{PlanRigor::estimate, {}};
+    const auto snr = search_snr(2, grid, masses, chirp_signals(grid, truth), fft);
+    const auto best = best_matches(snr, masses);
+    REQUIRE(best.size() == truth.size());
+    for (std::size_t k = 0; k < truth.size(); ++k) {
+        INFO("true Mc " << truth[k] << " best " << best[k].mass);
+        CHECK(std::abs(best[k].mass - truth[k]) <= 0.01 / 2 + 1e-9);
+        CHECK(best[k].snr == snr[k * masses.size() + best[k].index]);
+    }
+    // With noise well below the signal the answer holds (the noise seed is per signal).
+    std::vector<Complex> noisy = chirp_signals(grid, {1.2, 1.45});
+    for (std::size_t k = 0; k < 2; ++k)
+        add_white_noise(std::span(noisy).subspan(k * grid.samples, grid.samples), 2e-9, 5, k);
+    const auto noisy_best = best_matches(search_snr(1, grid, masses, noisy, fft), masses);
+    CHECK(noisy_best[0].mass == Approx(1.2));
+    CHECK(noisy_best[1].mass == Approx(1.45));
+}
+
+TEST_CASE("SNRs are bitwise the same for 1 to 4 ranks", "[chirp][ranks]") {
+    const Grid grid{4097, 1024, 40};  // small enough to MEASURE in a moment
+    const auto masses = bank_masses(parse_bank_range("0.8:1.7:0.1"));  // 10: shares of 10/3
+    const auto signals = chirp_signals(grid, {0.9, 1.234, 1.61});
+    // MEASURE: the first run measures and saves wisdom; later runs plan from the file on
+    // rank 0 and from rank 0's wisdom elsewhere (a MEASURE plan per rank could differ).
+    const FftOptions measure{PlanRigor::measure, scratch() / "wisdom"};
+    const FftOptions estimate{PlanRigor::estimate, {}};
+    for (const FftOptions& fft : {measure, estimate}) {
+        const auto one = search_snr(1, grid, masses, signals, fft);
+        for (int ranks = 2; ranks <= 4; ++ranks) {
+            INFO(ranks << " ranks, " << to_string(fft.rigor));
+            CHECK(search_snr(ranks, grid, masses, signals, fft) == one);
+        }
+        // The same code path outside any World gives the same bits, given the same plan:
+        // the file's for MEASURE, and for ESTIMATE no wisdom (it would use stronger wisdom).
+        forget_wisdom();
+        const bool from_file = import_wisdom_file(fft.wisdom_file);
+        CHECK(from_file == (fft.rigor == PlanRigor::measure));
+        const ChirpTables tables(grid);
+        MatchedFilter filter(grid, fft.rigor, from_file);
+        std::vector<Complex> t(grid.samples);
+        bool same = true;
+        for (std::size_t j = 0; j < masses.size(); ++j) {
+            tables.normalised_template(masses[j], t);
+            for (std::size_t k = 0; k < 3; ++k)
+                same &= filter.snr(std::span(signals).subspan(k * grid.samples, grid.samples), t) ==
+                        one[k * masses.size() + j];
+        }
+        CHECK(same);
+    }
+    CHECK(fs::exists(scratch() / "wisdom"));
+    // No wisdom at all: rank 0 measures and hands its plan over; the others must not fail.
+    const auto fresh = search_snr(3, grid, masses, signals, {PlanRigor::measure, {}});
+    const auto one = search_snr(1, grid, masses, signals, estimate);
+    for (std::size_t i = 0; i < one.size(); ++i) CHECK(fresh[i] == Approx(one[i]).epsilon(1e-12));
+}
+
+// ---- the CLI ---------------------------------------------------------------------------
+
+namespace {
+
+// The chirp binary: $CHIRP_EXE, else the path CMake compiled in, else beside this test
+// (CMake puts every executable in build/bin). The test's working directory is a scratch
+// directory, so a path relative to it would not do.
+fs::path chirp_exe() {
+    if (const char* env = std::getenv("CHIRP_EXE"); env && *env) return env;
+#ifdef CHIRP_EXE
+    if (fs::exists(CHIRP_EXE)) return CHIRP_EXE;
+#endif
+    return fs::read_symlink("/proc/self/exe").parent_path() / "chirp";
+}
+
+struct Run {
+    int status = -1;
+    std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+Run run(const std::string& args, const std::string& prefix = "") {
+    const fs::path out = scratch() / "stdout", err = scratch() / "stderr";
+    const std::string cmd = prefix + "'" + chirp_exe().string() + "' " + args + " >'" +
+                            out.string() + "' 2>'" + err.string() + "'";
+    const int raw = std::system(cmd.c_str());
+    return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(out), slurp(err)};
+}
+
+std::size_t lines(const std::string& s) { return std::size_t(std::count(s.begin(), s.end(), '\n')); }
+
+}  // namespace
+
+TEST_CASE("the CLI rejects bad input with one line and exit 2", "[chirp][cli]") {
+    REQUIRE(fs::exists(chirp_exe()));
+    const std::string dir = scratch().string();
+    const std::vector<double> none, negative{1.0, -0.5};
+    spmd::npy::save(dir + "/empty.npy", none, {0});
+    spmd::npy::save(dir + "/negative.npy", negative, {2});
+    const std::vector<double> real_signals(2 * 65);
+    spmd::npy::save(dir + "/real.npy", real_signals, {2, 65});
+    const std::vector<Complex> short_signals(2 * 64);
+    spmd::npy::save(dir + "/short.npy", short_signals, {2, 64});
+    std::ofstream(dir + "/garbage.npy") << "not a numpy file\n";
+
+    const std::vector<std::string> cases = {
+        "--bank 1.74:0.8:0.01 --signal-mc 1",
+        "--bank 0:1:0.1 --signal-mc 1",
+        "--bank -1:1:0.1 --signal-mc 1",
+        "--bank 0.8:1.2:0 --signal-mc 1",
+        "--bank 0.8:1.2:-0.01 --signal-mc 1",
+        "--bank 0.8:1.2 --signal-mc 1",
+        "--bank-file " + dir + "/empty.npy --signal-mc 1",
+        "--bank-file " + dir + "/negative.npy --signal-mc 1",
+        "--bank-file " + dir + "/garbage.npy --signal-mc 1",
+        "--bank-file " + dir + "/missing.npy --signal-mc 1",
+        "--bank 0.8:1:0.1 --bank-file " + dir + "/negative.npy --signal-mc 1",
+        "--samples 1 --signal-mc 1",
+        "--samples -3 --signal-mc 1",
+        "--samples many --signal-mc 1",
+        "--fmin 1024 --signal-mc 1",
+        "--fmin 50 --fmax 40 --signal-mc 1",
+        "--signal-mc 1,-2",
+        "--signal-mc 1,x",
+        "--signal-mc 0",
+        "",
+        "--signal-mc 1 --random-signals 2",
+        "--random-signals 0",
+        "--signals " + dir + "/real.npy --samples 65",
+        "--signals " + dir + "/short.npy --samples 65",
+        "--signals " + dir + "/short.npy",
+        "--signals " + dir + "/missing.npy",
+        "--signal-mc 1 --noise -1",
+        "--signal-mc 1 --fft sometimes",
+        "--signal-mc 1 --frobnicate",
+    };
+    for (const auto& args : cases) {
+        const Run r = run(args);
+        INFO("chirp " << args << "\nstderr: " << r.err);
+        CHECK(r.status == 2);
+        CHECK(r.out.empty());
+        CHECK(lines(r.err) == 1);
+        CHECK(r.err.rfind("chirp: ", 0) == 0);
+    }
+}
+
+TEST_CASE("the CLI finds the masses and writes its results", "[chirp][cli]") {
+    REQUIRE(fs::exists(chirp_exe()));
+    const std::string dir = scratch().string();
+    const std::string common = " --samples 4097 --fft estimate --no-wisdom --bank 0.8:1.73:0.01";
+    const Run r = run("--signal-mc 0.9,1.37,1.7" + common + " --out " + dir + "/a");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(lines(r.out) == 3);
+    CHECK(r.out.find("signal=1 best_mc=1.37 ") != std::string::npos);
+    const auto best = spmd::npy::load<double>(dir + "/a_best.npy");
+    REQUIRE(best.shape == std::vector<std::size_t>{3, 2});
+    CHECK(best.data[0] == Approx(0.9));
+    CHECK(best.data[2] == Approx(1.37));
+    CHECK(best.data[4] == Approx(1.7));
+    const auto snr = spmd::npy::load<double>(dir + "/a_snr.npy");
+    REQUIRE(snr.shape == std::vector<std::size_t>{3, 94});
+    CHECK(best.data[3] == *std::max_element(snr.data.begin() + 94, snr.data.begin() + 188));
+
+    // The same chirps from a file give the same SNRs, bit for bit.
+    spmd::npy::save(dir + "/s.npy", chirp_signals(Grid{4097, 1024, 40}, {0.9, 1.37, 1.7}),
+                    {3, 4097});
+    REQUIRE(run("--signals " + dir + "/s.npy" + common + " --out " + dir + "/b").status == 0);
+    CHECK(spmd::npy::load<double>(dir + "/b_snr.npy").data == snr.data);
+
+    // Random signals are reproducible from the seed and land within the bank's range.
+    const Run r1 = run("--random-signals 4 --seed 9 --noise 1e-9" + common);
+    const Run r2 = run("--random-signals 4 --seed 9 --noise 1e-9" + common);
+    CHECK(r1.status == 0);
+    CHECK(r1.out == r2.out);
+    CHECK(lines(r1.out) == 4);
+
+    // Under the launcher, if it is built beside us: the same bits from 3 ranks.
+    const fs::path mprun = chirp_exe().parent_path() / "mprun";
+    if (fs::exists(mprun)) {
+        const Run m = run("--signal-mc 0.9,1.37,1.7" + common + " --out " + dir + "/c",
+                          "'" + mprun.string() + "' -n 3 ");
+        INFO(m.err);
+        CHECK(m.status == 0);
+        CHECK(m.out == r.out);
+        CHECK(spmd::npy::load<double>(dir + "/c_snr.npy").data == snr.data);
+    } else {
+        WARN("no mprun beside the test: the CLI's multi-rank run is not checked here");
+    }
+}
