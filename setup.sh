@@ -25,8 +25,11 @@ cmake --build build -j2
 
 case "${1:-}" in
   demo)
-    echo "+ build/bin/mprun -n 4 build/bin/hello_barrier"
-    build/bin/mprun -n 4 build/bin/hello_barrier
+    run() { echo "+ $*"; "$@"; }
+    run build/bin/mprun -n 4 build/bin/hello_barrier
+    run build/bin/mprun -n 2 build/bin/knn --random 100000,8,20000 --seed 1 -k 5
+    run build/bin/mprun -n 2 build/bin/rbf --random 6000,3 --seed 1
+    run build/bin/mprun -n 2 build/bin/chirp --signal-mc 0.95,1.2,1.37,1.6
     ;;
   test)
     ctest --test-dir build --output-on-failure -j2

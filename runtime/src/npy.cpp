@@ -478,8 +478,16 @@ OutputFile::OutputFile(std::string path, Dtype dtype, std::vector<std::size_t> s
     if (__builtin_mul_overflow(header_.count(), itemsize(dtype), &bytes) ||
         bytes > PTRDIFF_MAX - header.size())
         throw UsageError(path_ + ": shape " + shape_text(header_.shape) + " is too large");
-    std::tie(temp_path_, fd_) = create_temp(path_, O_RDWR);
     owner_pid_ = ::getpid();
+    const auto slash = path_.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : path_.substr(0, slash + 1);
+    fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+    if (fd_ >= 0) {
+        unnamed_ = true;
+        temp_path_ = "/proc/" + std::to_string(owner_pid_) + "/fd/" + std::to_string(fd_);
+    } else {  // a file system without O_TMPFILE: a named temp file, removed on failure
+        std::tie(temp_path_, fd_) = create_temp(path_, O_RDWR);
+    }
     try {
         const std::size_t size = file_size();
         struct statvfs vfs;
@@ -509,12 +517,28 @@ OutputFile::OutputFile(OutputFile&& o) noexcept
       header_(std::move(o.header_)),
       fd_(std::exchange(o.fd_, -1)),
       owner_pid_(o.owner_pid_),
+      unnamed_(o.unnamed_),
       committed_(std::exchange(o.committed_, true)) {}
 
 void OutputFile::commit() {
     if (committed_) throw UsageError(path_ + ": OutputFile committed twice");
-    if (::rename(temp_path_.c_str(), path_.c_str()) != 0)
+    if (unnamed_) {
+        // Link the unnamed file under a temporary name, then rename it over path(): an
+        // existing file is replaced at once, never half-written.
+        const std::string linked = path_ + ".tmp." + std::to_string(::getpid());
+        const std::string self = "/proc/self/fd/" + std::to_string(fd_);
+        ::unlink(linked.c_str());
+        if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, linked.c_str(), AT_SYMLINK_FOLLOW) != 0)
+            throw UsageError(sys_error(path_, "cannot name the output"));
+        if (::rename(linked.c_str(), path_.c_str()) != 0) {
+            ::unlink(linked.c_str());
+            throw UsageError(sys_error(path_, "cannot replace"));
+        }
+        ::close(fd_);  // mappings stay valid; the /proc link of temp_path() goes
+        fd_ = -1;
+    } else if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
         throw UsageError(sys_error(path_, "cannot replace"));
+    }
     committed_ = true;
 }
 
@@ -522,7 +546,7 @@ void OutputFile::discard() noexcept {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
     // A forked child holds a copy of this object; only the creator may remove the file.
-    if (!committed_ && !temp_path_.empty() && ::getpid() == owner_pid_)
+    if (!committed_ && !unnamed_ && !temp_path_.empty() && ::getpid() == owner_pid_)
         ::unlink(temp_path_.c_str());
     committed_ = true;
 }

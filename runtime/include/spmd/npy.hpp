@@ -149,6 +149,9 @@ void save(const std::string& path, const R& data, const std::vector<std::size_t>
 //   after a barrier, the creator: out.commit();   // rename to D.npy
 // Not committed when destroyed (an exception, a failed rank): the temp file is removed.
 // Only the creating process removes the temp file, so forked children may hold copies.
+// Where the file system allows, the file has no name until commit (O_TMPFILE): a rank
+// killed mid-work then leaves nothing behind; temp_path() is its /proc/<pid>/fd/ link,
+// which other processes of the same user open to map it.
 class OutputFile {
 public:
     // Throws spmd::Error if the disk lacks the space (checked with statvfs, then reserved
@@ -164,7 +167,7 @@ public:
     std::size_t file_size() const { return header_.data_offset + header_.data_bytes(); }
     const std::string& path() const { return path_; }
     const std::string& temp_path() const { return temp_path_; }
-    void commit();  // renames temp_path() to path(); call once all writes are done
+    void commit();  // gives the file its name, path(); call once all writes are done
 
 private:
     void discard() noexcept;
@@ -173,6 +176,7 @@ private:
     Header header_;
     int fd_ = -1;
     int owner_pid_ = 0;
+    bool unnamed_ = false;    // O_TMPFILE: no name until commit, nothing to unlink
     bool committed_ = false;  // or discarded, or moved from: nothing left to clean up
 };
 
