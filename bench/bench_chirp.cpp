@@ -8,6 +8,7 @@
 // per_signal_s: the first round of matching / K (best_: over R rounds); ifft_us: the median
 // of one bare c2r on this rank's plan, timed by all ranks at once (as they run in the job);
 // floor: the largest share of templates x ifft_us; total_s: main() to the first results.
+#include "bench_common.hpp"
 #include <spmd/chirp/bank.hpp>
 #include <spmd/chirp/bank_search.hpp>
 #include <spmd/chirp/signals.hpp>
@@ -23,15 +24,8 @@
 
 using namespace spmd::chirp;
 
-namespace {
-double now() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-}  // namespace
-
 int main(int argc, char** argv) {
-    const double start = now();
+    const double start = bench::now();
     std::size_t count = 10;
     int rounds = 3;
     std::string fft = "measure";
@@ -42,14 +36,14 @@ int main(int argc, char** argv) {
     }
     try {
         spmd::World world(argc, argv);
-        const double attached = now();
+        const double attached = bench::now();
         const Grid grid;
         const auto masses = bank_masses(BankRange{});
         const FftOptions options{parse_plan_rigor(fft), default_wisdom_file()};
 
         BankSearch search(world, grid, masses, options);
         world.barrier();
-        const double bank_done = now();
+        const double bank_done = bench::now();
 
         auto signals = world.shared<Complex>("signals", count * grid.samples);
         auto snr = world.shared<double>("snr", count * masses.size());
@@ -61,12 +55,12 @@ int main(int argc, char** argv) {
 
         double first = 0, best = 1e300, total = 0;
         for (int r = 0; r < rounds; ++r) {
-            const double t = now();
+            const double t = bench::now();
             search.match(signals.span(), snr.span());  // ends with a barrier: all ranks done
-            const double dt = now() - t;
+            const double dt = bench::now() - t;
             if (r == 0) {
                 first = dt;
-                total = now() - start;
+                total = bench::now() - start;
             }
             best = std::min(best, dt);
         }
@@ -81,9 +75,9 @@ int main(int argc, char** argv) {
         world.barrier();
         for (int rep = 0; rep < 200; ++rep) {
             std::copy(product.begin(), product.end(), filter.input().begin());
-            const double t = now();
+            const double t = bench::now();
             filter.execute();
-            times.push_back(now() - t);
+            times.push_back(bench::now() - t);
         }
         std::nth_element(times.begin(), times.begin() + 100, times.end());
         const double ifft = times[100];

@@ -16,10 +16,15 @@ inline double now() {
         .count();
 }
 
-inline double seconds_option(int argc, char** argv, double fallback = 1.0) {
+// The value after `name` on the command line, or fallback.
+inline double number_option(int argc, char** argv, const char* name, double fallback) {
     for (int i = 1; i + 1 < argc; ++i)
-        if (std::strcmp(argv[i], "--seconds") == 0) return std::atof(argv[i + 1]);
+        if (std::strcmp(argv[i], name) == 0) return std::atof(argv[i + 1]);
     return fallback;
+}
+
+inline double seconds_option(int argc, char** argv, double fallback = 1.0) {
+    return number_option(argc, argv, "--seconds", fallback);
 }
 
 // Returns how many iterations of kernel(iters) take about `target` seconds; every rank

@@ -4,6 +4,7 @@
 // Run as `mprun -n N build/bin/bench_queue [--items I] [--capacity Q] [--producers P]
 // [--repeat R]` (default P = N/2, the rest consume); rank 0 prints
 //   bench=queue ranks=N producers=P consumers=C capacity=Q item_bytes=16 items=I items_per_s=X
+#include "bench_common.hpp"
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -22,15 +23,9 @@ struct Item {
     std::uint64_t seq;
 };
 
-double now() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 long arg(int argc, char** argv, const char* name, long fallback) {
-    for (int i = 1; i + 1 < argc; ++i)
-        if (std::strcmp(argv[i], name) == 0) return std::atol(argv[i + 1]);
-    return fallback;
+    return long(bench::number_option(argc, argv, name, double(fallback)));
 }
 
 }  // namespace
@@ -54,7 +49,7 @@ int main(int argc, char** argv) {
         spmd::Queue<Item> queue(world, "bench", capacity);
         if (rank == 0) finished[0] = 0, popped[0] = 0;
         world.barrier();
-        const double t0 = now();
+        const double t0 = bench::now();
         std::uint64_t mine = 0;
         if (size == 1) {
             for (std::uint64_t s = 0; s < items;) {
@@ -74,7 +69,7 @@ int main(int argc, char** argv) {
         }
         std::atomic_ref(popped[0]).fetch_add(mine);
         world.barrier();
-        const double dt = now() - t0;
+        const double dt = bench::now() - t0;
         if (rank == 0 && popped[0] != items) {
             std::fprintf(stderr, "bench_queue: popped %llu of %llu items\n",
                          (unsigned long long)popped[0], (unsigned long long)items);
