@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -205,6 +206,12 @@ void run(spmd::World& world, const Config& c) {
 
 }  // namespace
 
+// Every rank of `mprun -n N chirp` meets the same bad input: rank 0 says it once.
+void usage_line(const char* what) {
+    const char* rank = std::getenv("SPMD_RANK");
+    if (!rank || std::string(rank) == "0") std::fprintf(stderr, "chirp: %s\n", what);
+}
+
 int main(int argc, char** argv) {
     try {
         const auto config = parse(argc, argv);
@@ -212,11 +219,13 @@ int main(int argc, char** argv) {
         spmd::World world(argc, argv);
         run(world, *config);
         return 0;
+    } catch (const spmd::Aborted&) {
+        return 1;  // another rank failed first: mprun reports that one, not this echo
     } catch (const po::error& e) {
-        std::fprintf(stderr, "chirp: %s\n", e.what());
+        usage_line(e.what());
         return 2;
     } catch (const spmd::UsageError& e) {
-        std::fprintf(stderr, "chirp: %s\n", e.what());
+        usage_line(e.what());
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "chirp: %s\n", e.what());

@@ -137,6 +137,8 @@ int main(int argc, char** argv) {
     try {
         world.emplace(argc, argv);
         return run(*world, options, collective);
+    } catch (const spmd::Aborted&) {
+        return 1;  // another rank failed first: mprun reports that one, not this echo
     } catch (const std::exception& e) {
         const bool usage = dynamic_cast<const UsageError*>(&e) != nullptr;
         if (!collective || !world || world->rank() == 0)

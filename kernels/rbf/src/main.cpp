@@ -116,6 +116,8 @@ int main(int argc, char** argv) {
     try {
         world.emplace(argc, argv);
         return run(*world, argc, argv);
+    } catch (const spmd::Aborted&) {
+        return 1;  // another rank failed first: mprun reports that one, not this echo
     } catch (const spmd::UsageError& e) {
         return usage_error(world, e.what());
     } catch (const po::error& e) {
