@@ -30,11 +30,6 @@ void say(const std::string& line) {
     [[maybe_unused]] auto ignored = write(2, text.data(), text.size());
 }
 
-int usable_cores() {
-    cpu_set_t set;
-    return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
-}
-
 // Enough descriptors for 2 pipes and a pidfd per rank; ranks get the old limit back.
 rlimit raise_fd_limit() {
     rlimit old{};
@@ -78,7 +73,7 @@ rlimit raise_fd_limit() {
 }
 
 int run_job(const mprun::Options& options) {
-    const int size = options.ranks > 0 ? options.ranks : usable_cores();
+    const int size = options.ranks > 0 ? options.ranks : spmd::detail::usable_cores();
     for (const auto& entry : options.exports)
         if (entry.find('=') == std::string::npos && !std::getenv(entry.c_str()))
             say("warning: -x " + entry + ": not set in mprun's environment");
@@ -100,10 +95,7 @@ int run_job(const mprun::Options& options) {
     const std::string job_name = spmd::detail::new_segment_name();
     mprun::Watchdog watchdog(job_name);
     auto job = spmd::detail::JobSegment::create(size, job_name);
-    struct RemoveNames {  // on every way out of here, exceptions included
-        spmd::detail::JobSegment& job;
-        ~RemoveNames() { job.remove_names(); }
-    } remove_names{*job};
+    const spmd::detail::RemoveNamesAtExit remove_names{*job};
 
     mprun::OutputRouter output(options.tag_output, options.output_dir, size);
     Supervisor supervisor(job, options.grace_seconds);

@@ -14,6 +14,19 @@ namespace {
 // Below this many elements in all ranks' pieces together, every rank combines all of
 // them itself (one barrier) instead of a reduce-scatter and all-gather (two).
 constexpr std::size_t combine_everything_below = 4096;
+
+// Calls step(done, n) for consecutive pieces [done, done + n) of [0, total), each at
+// most `piece` long; at least once, so that every rank meets the barriers even when
+// there is nothing to move.
+template <class Step>
+void in_pieces(std::size_t total, std::size_t piece, Step&& step) {
+    std::size_t done = 0;
+    do {
+        const std::size_t n = std::min(piece, total - done);
+        step(done, n);
+        done += n;
+    } while (done < total);
+}
 }  // namespace
 
 void World::check_root(int root, const char* what) const {
@@ -27,15 +40,12 @@ void World::broadcast_bytes(void* data, std::size_t bytes, int root) {
     auto* buffer = static_cast<std::byte*>(data);
     // Only root writes, so a piece may use the whole half (the slots are contiguous).
     const std::size_t piece = job_->scratch_bytes() * std::size_t(size_);
-    std::size_t done = 0;
-    do {
-        const std::size_t n = std::min(piece, bytes - done);
+    in_pieces(bytes, piece, [&](std::size_t done, std::size_t n) {
         std::byte* scratch = job_->scratch(next_scratch_half(), 0);
         if (rank_ == root && n) std::memcpy(scratch, buffer + done, n);
         barrier();
         if (rank_ != root && n) std::memcpy(buffer + done, scratch, n);
-        done += n;
-    } while (done < bytes);
+    });
 }
 
 void World::reduce_bytes(const void* in, void* out, std::size_t count, std::size_t out_count,
@@ -52,11 +62,8 @@ void World::reduce_bytes(const void* in, void* out, std::size_t count, std::size
         if (count && out != in) std::memmove(result, source, count * elem);
         return;
     }
-    const std::size_t piece = job_->scratch_bytes() / elem;
     std::vector<std::byte> partial;
-    std::size_t done = 0;
-    do {
-        const std::size_t n = std::min(piece, count - done);
+    in_pieces(count, job_->scratch_bytes() / elem, [&](std::size_t done, std::size_t n) {
         const int half = next_scratch_half();
         auto slot = [&](int r) { return job_->scratch(half, r); };
         if (n) std::memcpy(slot(rank_), source + done * elem, n * elem);
@@ -90,8 +97,7 @@ void World::reduce_bytes(const void* in, void* out, std::size_t count, std::size
                         std::memcpy(target + rlo * elem, slot(r) + rlo * elem, (rhi - rlo) * elem);
                 }
         }
-        done += n;
-    } while (done < count);
+    });
 }
 
 void World::gather_bytes(const void* in, void* out, std::size_t bytes, std::size_t out_bytes,
@@ -103,18 +109,14 @@ void World::gather_bytes(const void* in, void* out, std::size_t bytes, std::size
                     " bytes, not the " + std::to_string(bytes * std::size_t(size_)) + " gathered");
     const auto* source = static_cast<const std::byte*>(in);
     auto* result = static_cast<std::byte*>(out);
-    const std::size_t piece = job_->scratch_bytes();
-    std::size_t done = 0;
-    do {
-        const std::size_t n = std::min(piece, bytes - done);
+    in_pieces(bytes, job_->scratch_bytes(), [&](std::size_t done, std::size_t n) {
         const int half = next_scratch_half();
         if (n) std::memcpy(job_->scratch(half, rank_), source + done, n);
         barrier();
         if ((everyone || rank_ == root) && n)
             for (int r = 0; r < size_; ++r)
                 std::memcpy(result + std::size_t(r) * bytes + done, job_->scratch(half, r), n);
-        done += n;
-    } while (done < bytes);
+    });
 }
 
 void World::scatter_bytes(const void* in, void* out, std::size_t bytes, std::size_t in_bytes,
@@ -125,18 +127,14 @@ void World::scatter_bytes(const void* in, void* out, std::size_t bytes, std::siz
                     std::to_string(bytes * std::size_t(size_)) + " scattered");
     const auto* source = static_cast<const std::byte*>(in);
     auto* result = static_cast<std::byte*>(out);
-    const std::size_t piece = job_->scratch_bytes();
-    std::size_t done = 0;
-    do {
-        const std::size_t n = std::min(piece, bytes - done);
+    in_pieces(bytes, job_->scratch_bytes(), [&](std::size_t done, std::size_t n) {
         const int half = next_scratch_half();
         if (rank_ == root && n)
             for (int r = 0; r < size_; ++r)
                 std::memcpy(job_->scratch(half, r), source + std::size_t(r) * bytes + done, n);
         barrier();
         if (n) std::memcpy(result + done, job_->scratch(half, rank_), n);
-        done += n;
-    } while (done < bytes);
+    });
 }
 
 }  // namespace spmd

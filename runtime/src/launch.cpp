@@ -36,10 +36,7 @@ void launch(int n, const std::function<void(World&)>& fn, const LaunchOptions& o
         throw UsageError("spmd::launch: the number of ranks must be 1 to " +
                          std::to_string(detail::max_ranks) + ", not " + std::to_string(n));
     auto job = detail::JobSegment::create(n);
-    struct RemoveNames {
-        detail::JobSegment& job;
-        ~RemoveNames() { job.remove_names(); }
-    } remove_names{*job};
+    const detail::RemoveNamesAtExit remove_names{*job};
 
     std::cout.flush();
     std::fflush(nullptr);  // or each child would print the parent's buffered output again

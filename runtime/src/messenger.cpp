@@ -29,6 +29,25 @@ struct RingLayout {
 constexpr std::size_t ring_data_offset = (sizeof(RingLayout) + 4095) & ~std::size_t(4095);
 constexpr std::size_t ring_bytes = ring_data_offset + ring_slots * ring_chunk;
 
+// Moves one bulk payload through a pair ring, chunk by chunk. A slot's turn is even
+// while it is free and odd while full: the sender (parity 0) waits for free slots and
+// fills them, the receiver (parity 1) waits for full ones and empties them.
+template <class Ring, class Copy>
+void pump(Ring& ring, const std::atomic<std::uint32_t>& abort, std::size_t bytes,
+          std::uint64_t parity, Copy&& copy) {
+    auto& layout = ring.layout();
+    const std::size_t chunk = chunk_for(bytes);
+    for (std::size_t done = 0; done < bytes; done += chunk) {
+        const std::uint64_t c = ring.chunks++;
+        auto& turn = layout.turn[c % ring_slots].value;
+        const std::uint64_t mine = 2 * (c / ring_slots) + parity;
+        layout.changed.wait(abort, [&] { return turn.load(std::memory_order_acquire) == mine; });
+        copy(ring.slot(c), done, std::min(chunk, bytes - done));
+        turn.store(mine + 1, std::memory_order_release);
+        layout.changed.notify_all();
+    }
+}
+
 bool matches(int want_source, int want_tag, int source, int tag) {
     return (want_source == any_source || want_source == source) &&
            (want_tag == any_tag || want_tag == tag);
@@ -105,37 +124,13 @@ void Messenger::send(int dest, int tag, const void* data, std::size_t bytes) {
 }
 
 void Messenger::stream_out(int dest, const std::byte* data, std::size_t bytes) {
-    PairRing& ring = outgoing(dest);
-    RingLayout& layout = ring.layout();
-    const std::size_t chunk = chunk_for(bytes);
-    for (std::size_t done = 0; done < bytes; done += chunk) {
-        const std::uint64_t c = ring.chunks++;
-        auto& turn = layout.turn[c % ring_slots].value;
-        const std::uint64_t free_turn = 2 * (c / ring_slots);
-        layout.changed.wait(job_.header().abort, [&] {
-            return turn.load(std::memory_order_acquire) == free_turn;
-        });
-        std::memcpy(ring.slot(c), data + done, std::min(chunk, bytes - done));
-        turn.store(free_turn + 1, std::memory_order_release);
-        layout.changed.notify_all();
-    }
+    pump(outgoing(dest), job_.header().abort, bytes, 0,
+         [&](std::byte* slot, std::size_t at, std::size_t n) { std::memcpy(slot, data + at, n); });
 }
 
 void Messenger::stream_in(int source, std::byte* data, std::size_t bytes) {
-    PairRing& ring = incoming(source);
-    RingLayout& layout = ring.layout();
-    const std::size_t chunk = chunk_for(bytes);
-    for (std::size_t done = 0; done < bytes; done += chunk) {
-        const std::uint64_t c = ring.chunks++;
-        auto& turn = layout.turn[c % ring_slots].value;
-        const std::uint64_t full_turn = 2 * (c / ring_slots) + 1;
-        layout.changed.wait(job_.header().abort, [&] {
-            return turn.load(std::memory_order_acquire) == full_turn;
-        });
-        std::memcpy(data + done, ring.slot(c), std::min(chunk, bytes - done));
-        turn.store(full_turn + 1, std::memory_order_release);
-        layout.changed.notify_all();
-    }
+    pump(incoming(source), job_.header().abort, bytes, 1,
+         [&](std::byte* slot, std::size_t at, std::size_t n) { std::memcpy(data + at, slot, n); });
 }
 
 MessageCell& Messenger::next_envelope() {

@@ -133,36 +133,38 @@ void Supervisor::reap(Child& child) {
     const bool clean = info.si_code == CLD_EXITED && info.si_status == 0 && !left_world_open;
     if (clean || failure_ || stopping_) return;  // only the first failure is the cause
 
+    failure_ = describe_failure(child.rank, info);
+    if (on_failure) on_failure(*failure_);
+    stop(false, SIGTERM, abort_window_seconds);
+}
+
+Failure Supervisor::describe_failure(int rank, const siginfo_t& info) const {
     Failure failure;
-    failure.rank = child.rank;
+    failure.rank = rank;
     if (const auto by = job_->header().aborted_by.load(std::memory_order_acquire)) {
         // A peer of the rank that called abort may die of it first: name the cause.
         failure.rank = int(by) - 1;
         failure.cause = std::string("called abort: ") + job_->report(failure.rank).message;
-        failure_ = failure;
-        if (on_failure) on_failure(failure);
-        stop(false, SIGTERM, abort_window_seconds);
-        return;
+        return failure;
     }
+    const RankReport& report = job_->report(rank);
     const auto kind = FailureKind(report.kind.load(std::memory_order_acquire));
-    if (info.si_code == CLD_EXITED) {
-        failure.exit_code = info.si_status;
-        if (kind == FailureKind::exception)
-            failure.cause = std::string("failed: ") + report.message;
-        else if (kind == FailureKind::abort)
-            failure.cause = std::string("called abort: ") + report.message;
-        else if (info.si_status == 0) {
-            failure.exit_code = 1;
-            failure.cause = "exited with code 0 while its World was open (std::exit in mid-job?)";
-        } else
-            failure.cause = "exited with code " + std::to_string(info.si_status);
-    } else {
+    if (info.si_code != CLD_EXITED) {
         failure.exit_code = 128 + info.si_status;
         failure.cause = "killed by signal " + signal_name(info.si_status);
+    } else if (kind == FailureKind::exception) {
+        failure.exit_code = info.si_status;
+        failure.cause = std::string("failed: ") + report.message;
+    } else if (kind == FailureKind::abort) {
+        failure.exit_code = info.si_status;
+        failure.cause = std::string("called abort: ") + report.message;
+    } else if (info.si_status == 0) {
+        failure.cause = "exited with code 0 while its World was open (std::exit in mid-job?)";
+    } else {
+        failure.exit_code = info.si_status;
+        failure.cause = "exited with code " + std::to_string(info.si_status);
     }
-    failure_ = failure;
-    if (on_failure) on_failure(failure);
-    stop(false, SIGTERM, abort_window_seconds);
+    return failure;
 }
 
 void Supervisor::run() {

@@ -16,12 +16,13 @@ long env_or(const char* name, long fallback) {
     return (*end == '\0' && value >= 0) ? value : fallback;
 }
 
+}  // namespace
+
 int usable_cores() {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
     return 1;
 }
-}  // namespace
 
 WaitPolicy make_wait_policy(int ranks) {
     // With a core each, a peer is usually a few hundred nanoseconds away: poll. With

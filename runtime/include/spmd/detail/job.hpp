@@ -119,4 +119,10 @@ private:
     std::shared_ptr<Mapping> mapping_;
 };
 
+// Removes a job's segment names on every way out of a scope, exceptions included.
+struct RemoveNamesAtExit {
+    const JobSegment& job;
+    ~RemoveNamesAtExit() { job.remove_names(); }
+};
+
 }  // namespace spmd::detail

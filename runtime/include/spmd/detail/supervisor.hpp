@@ -4,6 +4,7 @@
 // the grace period. Once all ranks are reaped, their process groups are killed too, so
 // nothing a rank started outlives the job.
 #pragma once
+#include <signal.h>
 #include <sys/types.h>
 
 #include <csignal>
@@ -69,6 +70,7 @@ private:
         std::function<void()> on_ready;
     };
     void reap(Child& child);
+    Failure describe_failure(int rank, const siginfo_t& info) const;
     void signal_live(int signal);
     void send_term();
 

@@ -20,6 +20,9 @@ struct WaitPolicy {
     long sleep_ns;       // the longest futex sleep before re-checking the abort flag
 };
 
+// The cores this process may run on (its affinity mask).
+int usable_cores();
+
 // From the job's size and the cores we may run on; SPMD_WAIT_POLLS and
 // SPMD_WAIT_YIELD_US override it (for experiments, not for users).
 WaitPolicy make_wait_policy(int ranks);
