@@ -75,8 +75,11 @@ void BankSearch::match(std::span<const Complex> signals, std::span<double> snr) 
     world_.barrier();
     // Templates outer, a block of signals inner: a template then comes from cache for every
     // signal of the block instead of from memory once per signal (a share of the bank is
-    // tens of MB; a block of signals is sized to stay in L3 beside it).
-    const std::size_t block = std::max<std::size_t>(1, (8u << 20) / (samples * sizeof(Complex)));
+    // tens of MB). All ranks read the same signals, so a block of up to 16 MB stays in L3
+    // once for the job; blocks are of equal size, so none reads its templates for a few.
+    const std::size_t most = std::max<std::size_t>(1, (16u << 20) / (samples * sizeof(Complex)));
+    const std::size_t blocks = (count + most - 1) / most;
+    const std::size_t block = blocks ? (count + blocks - 1) / blocks : 1;
     const Range share = bank_.share();
     for (std::size_t first = 0; first < count; first += block) {
         const std::size_t last = std::min(count, first + block);
