@@ -478,6 +478,10 @@ OutputFile::OutputFile(std::string path, Dtype dtype, std::vector<std::size_t> s
     if (__builtin_mul_overflow(header_.count(), itemsize(dtype), &bytes) ||
         bytes > PTRDIFF_MAX - header.size())
         throw UsageError(path_ + ": shape " + shape_text(header_.shape) + " is too large");
+    // Caught here rather than at commit(), after all the work and maybe after a sibling
+    // output was already named.
+    if (struct stat st; ::stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        throw UsageError(path_ + ": cannot write: it is a directory");
     owner_pid_ = ::getpid();
     const auto slash = path_.rfind('/');
     const std::string dir = slash == std::string::npos ? "." : path_.substr(0, slash + 1);
@@ -540,6 +544,17 @@ void OutputFile::commit() {
         throw UsageError(sys_error(path_, "cannot replace"));
     }
     committed_ = true;
+}
+
+void OutputFile::write_bytes(Dtype dtype, const void* data, std::size_t count) {
+    if (dtype != header_.dtype || count != header_.count())
+        throw Error(path_ + ": writing " + std::to_string(count) + " " + std::string(name(dtype)) +
+                    " items to a " + std::string(name(header_.dtype)) + " array of " +
+                    std::to_string(header_.count()));
+    if (committed_) throw Error(path_ + ": written after commit");
+    if (::lseek(fd_, static_cast<off_t>(header_.data_offset), SEEK_SET) < 0)
+        throw Error(sys_error(path_, "cannot write"));
+    write_full(fd_, data, count * itemsize(dtype), path_);
 }
 
 void OutputFile::discard() noexcept {

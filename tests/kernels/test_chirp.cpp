@@ -333,6 +333,7 @@ TEST_CASE("the CLI rejects bad input with one line and exit 2", "[chirp][cli]") 
     const std::vector<Complex> short_signals(2 * 64);
     spmd::npy::save(dir + "/short.npy", short_signals, {2, 64});
     std::ofstream(dir + "/garbage.npy") << "not a numpy file\n";
+    fs::create_directories(dir + "/taken_best.npy");  // an output name that is a directory
 
     const std::vector<std::string> cases = {
         "--bank 1.74:0.8:0.01 --signal-mc 1",
@@ -364,6 +365,8 @@ TEST_CASE("the CLI rejects bad input with one line and exit 2", "[chirp][cli]") 
         "--signal-mc 1 --noise -1",
         "--signal-mc 1 --fft sometimes",
         "--signal-mc 1 --frobnicate",
+        "--signal-mc 1 --out " + dir + "/missing/x",
+        "--signal-mc 1 --out " + dir + "/taken",
     };
     for (const auto& args : cases) {
         const Run r = run(args);
@@ -373,6 +376,9 @@ TEST_CASE("the CLI rejects bad input with one line and exit 2", "[chirp][cli]") 
         CHECK(lines(r.err) == 1);
         CHECK(r.err.rfind("chirp: ", 0) == 0);
     }
+    // Neither output of a failed run appears, not even the one whose name was free.
+    CHECK(!fs::exists(dir + "/taken_snr.npy"));
+    CHECK(!fs::exists(dir + "/missing"));
 }
 
 TEST_CASE("the CLI finds the masses and writes its results", "[chirp][cli]") {

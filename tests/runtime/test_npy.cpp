@@ -481,6 +481,27 @@ TEST_CASE("OutputFile is filled through mappings and appears only on commit", "[
         CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
         CHECK(fs::exists(temp));
     }
+    SECTION("write fills the data of one process's array") {
+        npy::OutputFile out(path, npy::Dtype::f8, {2, 3});
+        const std::vector<double> values = {1, 2, 3, 4, 5, 6.5};
+        REQUIRE_THROWS_WITH(out.write(std::span<const double>(values).first(5)),
+                            Contains("D.npy: writing 5 float64 items to a float64 array of 6"));
+        const std::vector<float> narrow(6);
+        REQUIRE_THROWS_WITH(out.write(std::span<const float>(narrow)),
+                            Contains("writing 6 float32 items to a float64 array"));
+        out.write(std::span<const double>(values));
+        CHECK_FALSE(fs::exists(path));
+        out.commit();
+        CHECK(npy::load<double>(path).data == values);
+        REQUIRE_THROWS_WITH(out.write(std::span<const double>(values)), Contains("after commit"));
+    }
+    SECTION("a directory in the way is refused before any work") {
+        fs::create_directory(path);
+        REQUIRE_THROWS_AS(npy::OutputFile(path, npy::Dtype::f8, {2}), spmd::UsageError);
+        REQUIRE_THROWS_WITH(npy::OutputFile(path, npy::Dtype::f8, {2}),
+                            Contains("D.npy: cannot write: it is a directory"));
+        CHECK(tmp.entries() == std::vector<std::string>{"D.npy"});
+    }
     SECTION("not enough space is reported before any work") {
         REQUIRE_THROWS_WITH(
             npy::OutputFile(path, npy::Dtype::f8, {std::size_t{1} << 24, std::size_t{1} << 24}),

@@ -165,6 +165,14 @@ std::optional<Config> parse(int argc, char** argv) {
 
 void run(spmd::World& world, const Config& c) {
     const std::size_t samples = c.grid.samples, count = c.signal_count;
+    // Rank 0 creates the outputs before any work, so a bad --out fails at once (mprun then
+    // stops the others); they get their names only when both are written.
+    std::optional<spmd::npy::OutputFile> snr_file, best_file;
+    if (!c.out.empty() && world.rank() == 0) {
+        using spmd::npy::Dtype;
+        snr_file.emplace(c.out + "_snr.npy", Dtype::f8, std::vector{count, c.masses.size()});
+        best_file.emplace(c.out + "_best.npy", Dtype::f8, std::vector<std::size_t>{count, 2});
+    }
     BankSearch search(world, c.grid, c.masses, c.fft);
 
     // Signals are made once into a shared array that every rank reads: from the file by
@@ -192,14 +200,16 @@ void run(spmd::World& world, const Config& c) {
         if (!c.signal_masses.empty()) std::printf(" true_mc=%.6g", c.signal_masses[k]);
         std::printf("\n");
     }
-    if (!c.out.empty()) {
+    if (snr_file) {
         std::vector<double> table(2 * count);
         for (std::size_t k = 0; k < count; ++k) {
             table[2 * k] = best[k].mass;
             table[2 * k + 1] = best[k].snr;
         }
-        spmd::npy::save(c.out + "_snr.npy", snr.span(), {count, c.masses.size()});
-        spmd::npy::save(c.out + "_best.npy", table, {count, 2});
+        snr_file->write(std::span<const double>(snr.span()));
+        best_file->write(std::span<const double>(table));
+        snr_file->commit();
+        best_file->commit();
     }
     std::fflush(stdout);
 }

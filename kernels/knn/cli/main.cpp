@@ -1,16 +1,12 @@
 // knn: the command-line face of spmd::knn::search. Reads the points into shared arrays
 // (or generates them), searches, and has rank 0 write PREFIX_dist.npy and PREFIX_idx.npy
 // or print a summary. Errors: one line "knn: <what>", exit 2 for bad input, 1 otherwise.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <filesystem>
 #include <iostream>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "options.hpp"
@@ -20,28 +16,8 @@
 #include "spmd/world.hpp"
 
 using spmd::UsageError;
-namespace fs = std::filesystem;
 
 namespace {
-
-// Failing on an unwritable --out only after minutes of searching would be cruel: try
-// creating (and removing) a file where the outputs will go before any work is done.
-void check_writable(const std::string& prefix) {
-    for (const char* suffix : {"_dist.npy", "_idx.npy"}) {
-        std::error_code ec;
-        if (fs::is_directory(prefix + suffix, ec))
-            throw UsageError("cannot write " + prefix + suffix + ": it is a directory");
-    }
-    const fs::path parent = fs::path(prefix).parent_path();
-    const std::string dir = parent.empty() ? "." : parent.string();
-    std::string probe = dir + "/.knn-probe-XXXXXX";
-    const int fd = mkstemp(probe.data());
-    if (fd < 0)
-        throw UsageError("cannot write output " + prefix + "_dist.npy: directory '" + dir +
-                         "': " + std::strerror(errno));
-    close(fd);
-    unlink(probe.c_str());
-}
 
 // A float64 or float32 matrix; anything else is a UsageError naming the file.
 spmd::npy::Header matrix_header(const std::string& path) {
@@ -56,24 +32,26 @@ spmd::npy::Header matrix_header(const std::string& path) {
     return h;
 }
 
-void write_outputs(const std::string& prefix, const spmd::knn::Result& r) {
-    const std::string dist = prefix + "_dist.npy", idx = prefix + "_idx.npy";
-    spmd::npy::save(dist, r.distances, {r.queries, r.k});
-    try {
-        spmd::npy::save(idx, r.indices, {r.queries, r.k});
-    } catch (...) {
-        std::error_code ec;
-        fs::remove(dist, ec);  // both files or neither
-        throw;
+// Rank 0's outputs, created before the search: failing on an unwritable --out only after
+// minutes of searching would be cruel. They get their names once both are written.
+struct Outputs {
+    spmd::npy::OutputFile distances, indices;
+    Outputs(const std::string& prefix, std::size_t queries, std::size_t k)
+        : distances(prefix + "_dist.npy", spmd::npy::Dtype::f8, {queries, k}),
+          indices(prefix + "_idx.npy", spmd::npy::Dtype::i8, {queries, k}) {}
+    void write(const spmd::knn::Result& r) {
+        distances.write(std::span<const double>(r.distances));
+        indices.write(std::span<const std::int64_t>(r.indices));
+        distances.commit();
+        indices.commit();
     }
-}
+};
 
 int run(spmd::World& world, const knn_cli::CliOptions& o, bool& collective) {
     // Up to the search, every rank meets the same errors in the same order: only rank 0
-    // reports them, so `mprun -n 8` prints one line, not eight. (The output probe runs on
-    // rank 0 alone, the rank that writes; mprun stops the others when it fails.)
+    // reports them, so `mprun -n 8` prints one line, not eight. (The outputs are created by
+    // rank 0 alone, the rank that writes; mprun stops the others when that fails.)
     collective = true;
-    if (!o.out_prefix.empty() && world.rank() == 0) check_writable(o.out_prefix);
 
     std::size_t n, d, q, qd;
     spmd::npy::Header data_header, query_header;
@@ -86,6 +64,8 @@ int run(spmd::World& world, const knn_cli::CliOptions& o, bool& collective) {
         q = query_header.shape[0], qd = query_header.shape[1];
     }
     spmd::knn::validate_shapes({nullptr, n, d}, {nullptr, q, qd}, o.search);
+    std::optional<Outputs> outputs;
+    if (!o.out_prefix.empty() && world.rank() == 0) outputs.emplace(o.out_prefix, q, o.search.k);
 
     collective = false;
     auto data = world.shared<double>("knn.data", n * d);
@@ -106,8 +86,8 @@ int run(spmd::World& world, const knn_cli::CliOptions& o, bool& collective) {
         spmd::knn::search(world, {data.data(), n, d}, {queries.data(), q, qd}, o.search);
     collective = false;
     if (world.rank() != 0) return 0;
-    if (!o.out_prefix.empty()) {
-        write_outputs(o.out_prefix, result);
+    if (outputs) {
+        outputs->write(result);
     } else {
         std::printf("knn n=%zu d=%zu q=%zu k=%zu ranks=%d build_s=%.4f query_s=%.4f qps=%.0f\n", n,
                     d, q, o.search.k, world.size(), result.build_seconds, result.query_seconds,

@@ -169,8 +169,17 @@ public:
     const std::string& temp_path() const { return temp_path_; }
     void commit();  // gives the file its name, path(); call once all writes are done
 
+    // The whole array from this process, for data small enough to hold: data.size() must be
+    // header().count() and T the file's dtype. Creating the file early and writing it at the
+    // end makes a bad path fail before the work rather than after it.
+    template <class T>
+    void write(std::span<const T> data) {
+        write_bytes(dtype_of<T>(), data.data(), data.size());
+    }
+
 private:
     void discard() noexcept;
+    void write_bytes(Dtype dtype, const void* data, std::size_t count);
 
     std::string path_, temp_path_;
     Header header_;
