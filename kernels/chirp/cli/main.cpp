@@ -39,7 +39,7 @@ signal the best chirp mass, then its SNR).
 )";
 
 const char* const notes = R"(
-FFTW plans are measured once (about 2 s for 2^17 points) and kept as wisdom in
+FFTW plans are measured once (about 0.25 s for 2^17 points) and kept as wisdom in
 $SPMD_FFTW_WISDOM, else $XDG_CACHE_HOME/mprun/fftw-wisdom, else ~/.cache/mprun/fftw-wisdom;
 later runs rebuild the plan from it in milliseconds. Every rank runs rank 0's plan, so the
 SNRs are bitwise the same for any number of ranks. Runs that plan differently (another

@@ -1,6 +1,7 @@
-// How hard FFTW plans, and its wisdom kept between runs: MEASURE plans 2^17 points in ~2 s
-// for transforms ~20% faster than ESTIMATE's, and its wisdom file rebuilds that plan in ~2 ms
-// next time. A wisdom file that cannot be read or written only costs time.
+// How hard FFTW plans, and its wisdom kept between runs: for the matched filter's transforms
+// (four of 2^14 points for the default grid) MEASURE plans in ~0.25 s and runs 2.4x faster
+// than ESTIMATE's plan, and its wisdom file rebuilds that plan in ~2 ms next time. A wisdom
+// file that cannot be read or written only costs time.
 #pragma once
 #include <filesystem>
 #include <string>
