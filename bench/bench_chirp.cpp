@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
         std::vector<double> round_times;
         for (int r = 0; r < rounds; ++r) {
             const double t = bench::now();
-            search.match(signals.span(), snr.span());  // ends with a barrier: all ranks done
+            search.match(signals.span(), snr.span());  // ends with an all_reduce: all ranks done
             const double dt = bench::now() - t;
             if (r == 0) {
                 first = dt;

@@ -76,19 +76,28 @@ struct SharedResult {
 };
 
 // SNRs of `signals` against the bank from `ranks` ranks. Each rank starts with no FFTW
-// wisdom in memory, as a fresh process under mprun would.
+// wisdom in memory, as a fresh process under mprun would. Every rank also checks the best
+// matches match() returned against the serial max_loc of the whole matrix.
 std::vector<double> search_snr(int ranks, const Grid& grid, const std::vector<double>& masses,
                                const std::vector<Complex>& signals, const FftOptions& fft) {
     SharedResult<double> out(signals.size() / grid.samples * masses.size());
+    SharedResult<int> wrong_best{std::size_t(ranks)};
     spmd::launch(ranks, [&](spmd::World& world) {
         forget_wisdom();
         BankSearch search(world, grid, masses, fft);
         auto s = world.shared<Complex>("signals", signals.size());
         auto snr = world.shared<double>("snr", out.count);
         if (world.rank() == 0) std::copy(signals.begin(), signals.end(), s.begin());
-        search.match(s.span(), snr.span());
+        const auto best = search.match(s.span(), snr.span());
+        const auto serial = best_matches(snr.span(), masses);
+        bool same = best.size() == serial.size();
+        for (std::size_t k = 0; same && k < best.size(); ++k)
+            same = best[k].index == serial[k].index && best[k].mass == serial[k].mass &&
+                   best[k].snr == serial[k].snr;
+        wrong_best.data[world.rank()] = !same;
         if (world.rank() == 0) std::copy(snr.begin(), snr.end(), out.data);
     });
+    for (int r = 0; r < ranks; ++r) CHECK(wrong_best.data[r] == 0);
     return out.copy();
 }
 
@@ -281,6 +290,27 @@ TEST_CASE("SNRs are bitwise the same for 1 to 4 ranks", "[chirp][ranks]") {
     const auto fresh = search_snr(3, grid, masses, signals, {PlanRigor::measure, {}});
     const auto one = search_snr(1, grid, masses, signals, estimate);
     for (std::size_t i = 0; i < one.size(); ++i) CHECK(fresh[i] == Approx(one[i]).epsilon(1e-12));
+}
+
+TEST_CASE("the best match is a max_loc over ranks: lowest index on ties, empty shares", "[chirp][ranks]") {
+    // Templates 1 and 2 are the same chirp, so their SNRs are equal to the bit; with 2 or
+    // 3 ranks they live on different ranks. With 4 ranks and 3 templates one rank has none.
+    const Grid grid{1025, 1024, 40};
+    const FftOptions fft{PlanRigor::estimate, {}};
+    const auto signals = chirp_signals(grid, {1.2, 1.0, 1.4});
+    for (const std::vector<double>& masses :
+         {std::vector<double>{1.0, 1.2, 1.2, 1.4}, std::vector<double>{1.0, 1.2, 1.4}}) {
+        for (int ranks = 1; ranks <= 4; ++ranks) {
+            INFO(masses.size() << " templates, " << ranks << " ranks");
+            const auto snr = search_snr(ranks, grid, masses, signals, fft);
+            const auto best = best_matches(snr, masses);
+            CHECK(best[0].index == 1);
+            CHECK(best[0].mass == 1.2);
+            CHECK(best[1].index == 0);
+            CHECK(best[2].index == masses.size() - 1);
+            if (masses.size() == 4) CHECK(snr[1] == snr[2]);
+        }
+    }
 }
 
 // ---- the CLI ---------------------------------------------------------------------------

@@ -191,10 +191,9 @@ void run(spmd::World& world, const Config& c) {
     }
 
     auto snr = world.shared<double>("chirp.snr", count * c.masses.size());
-    search.match(signals.span(), snr.span());
+    const auto best = search.match(signals.span(), snr.span());
     if (world.rank() != 0) return;
 
-    const auto best = best_matches(snr.span(), c.masses);
     for (std::size_t k = 0; k < count; ++k) {
         std::printf("signal=%zu best_mc=%.6g snr=%.9g", k, best[k].mass, best[k].snr);
         if (!c.signal_masses.empty()) std::printf(" true_mc=%.6g", c.signal_masses[k]);

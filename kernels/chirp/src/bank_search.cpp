@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "spmd/chirp/bank.hpp"
@@ -64,7 +65,16 @@ BankSearch::BankSearch(World& world, const Grid& grid, std::vector<double> masse
     }
 }
 
-void BankSearch::match(std::span<const Complex> signals, std::span<double> snr) {
+namespace {
+// Which of two candidates is the better match: the larger SNR, then the lower index.
+struct BetterMatch {
+    Match operator()(const Match& a, const Match& b) const {
+        return b.snr > a.snr || (b.snr == a.snr && b.index < a.index) ? b : a;
+    }
+};
+}  // namespace
+
+std::vector<Match> BankSearch::match(std::span<const Complex> signals, std::span<double> snr) {
     const std::size_t samples = grid_.samples, templates = masses_.size();
     const std::size_t count = signals.size() / samples;
     if (signals.size() != count * samples || snr.size() != count * templates)
@@ -88,7 +98,14 @@ void BankSearch::match(std::span<const Complex> signals, std::span<double> snr) 
                 snr[k * templates + share.begin + j] =
                     filter_->snr(signals.subspan(k * samples, samples), bank_[j]);
     }
-    world_.barrier();
+    // This rank's best of each signal (none, -inf, if it holds no template), then the
+    // reduction over ranks: each rank's SNRs are written before it contributes.
+    std::vector<Match> best(count, Match{templates, 0, -std::numeric_limits<double>::infinity()});
+    for (std::size_t k = 0; k < count; ++k)
+        for (std::size_t j = share.begin; j < share.end; ++j)
+            best[k] = BetterMatch{}(best[k], Match{j, masses_[j], snr[k * templates + j]});
+    world_.all_reduce(std::span<Match>(best), BetterMatch{});
+    return best;
 }
 
 std::vector<Match> best_matches(std::span<const double> snr, std::span<const double> masses) {

@@ -1,9 +1,10 @@
 // BankSearch: the chirp bank's matched-filter search, SPMD over a World. Each rank keeps its
 // static share of the templates and rank 0's FFTW plan, so every SNR comes from one rank on
-// one code path, the same bits for any rank count. Signals and SNRs live in shared arrays.
+// one code path, the same bits for any rank count. Signals and SNRs live in shared arrays
+// (the signals are in effect broadcast: every rank reads them all); each signal's best
+// template is a max_loc reduction of the ranks' own bests.
 //   spmd::chirp::BankSearch search(world, grid, masses, fft);   // collective, once
-//   search.match(signals, snr);                                 // collective, per batch
-//   if (world.rank() == 0) for (auto m : best_matches(snr, masses)) ...
+//   auto best = search.match(signals, snr);                     // collective, per batch
 #pragma once
 #include <cstddef>
 #include <memory>
@@ -18,6 +19,13 @@
 
 namespace spmd::chirp {
 
+// A signal's best template: its index in the bank, its mass, the SNR.
+struct Match {
+    std::size_t index = 0;
+    double mass = 0;
+    double snr = 0;
+};
+
 class BankSearch {
 public:
     // Collective: plans (rank 0 from the wisdom file or by measuring, then the others from
@@ -26,8 +34,10 @@ public:
 
     // Collective: snr[k * T + j] = SNR of signal k against template j, for the K =
     // signals.size() / samples signals, row-major. Both spans must be views of arrays every
-    // rank sees (World::shared); a barrier on entry publishes the signals, one on exit the SNRs.
-    void match(std::span<const Complex> signals, std::span<double> snr);
+    // rank sees (World::shared); a barrier on entry publishes the signals. Returns, on every
+    // rank, each signal's best template: the largest SNR, the lowest index on ties (as
+    // MPI_MAXLOC), by an all_reduce of the ranks' own bests, which also publishes the SNRs.
+    std::vector<Match> match(std::span<const Complex> signals, std::span<double> snr);
 
     const Grid& grid() const { return grid_; }
     const std::vector<double>& masses() const { return masses_; }
@@ -44,13 +54,7 @@ private:
     std::unique_ptr<MatchedFilter> filter_;
 };
 
-// max_loc of each row of a K x T SNR matrix: the template with the largest SNR, the lowest
-// index on ties (as MPI_MAXLOC).
-struct Match {
-    std::size_t index = 0;
-    double mass = 0;
-    double snr = 0;
-};
+// The serial reference of match()'s reduction, for a whole K x T SNR matrix.
 std::vector<Match> best_matches(std::span<const double> snr, std::span<const double> masses);
 
 }  // namespace spmd::chirp
