@@ -292,6 +292,18 @@ TEST_CASE("SNRs are bitwise the same for 1 to 4 ranks", "[chirp][ranks]") {
     for (std::size_t i = 0; i < one.size(); ++i) CHECK(fresh[i] == Approx(one[i]).epsilon(1e-12));
 }
 
+TEST_CASE("a search too large for the machine's memory is refused up front", "[chirp]") {
+    const Grid grid;
+    CHECK_NOTHROW(check_fits_in_memory(grid, 94, 10, 8));
+    CHECK_THROWS_WITH(check_fits_in_memory(Grid{std::size_t{1} << 30, 1024, 40}, 94, 1, 2),
+                      Catch::Contains("94 templates of 1073741824 bins on 2 rank(s) needs") &&
+                          Catch::Contains("GB of memory"));
+    CHECK_THROWS_WITH(check_fits_in_memory(grid, 94, 1'000'000'000, 1),
+                      Catch::Contains("GB of shared memory"));
+    CHECK_THROWS_AS(check_fits_in_memory(grid, std::size_t(-1), std::size_t(-1), 1024),
+                    spmd::UsageError);
+}
+
 TEST_CASE("the best match is a max_loc over ranks: lowest index on ties, empty shares", "[chirp][ranks]") {
     // Templates 1 and 2 are the same chirp, so their SNRs are equal to the bit; with 2 or
     // 3 ranks they live on different ranks. With 4 ranks and 3 templates one rank has none.
@@ -396,6 +408,8 @@ TEST_CASE("the CLI rejects bad input with one line and exit 2", "[chirp][cli]") 
         "--signal-mc 1 --fft sometimes",
         "--signal-mc 1 --frobnicate",
         "--signal-mc 1 --out " + dir + "/missing/x",
+        "--samples 1073741824 --signal-mc 1",  // 1.7 TB of templates: refused, not OOM-killed
+        "--random-signals 1000000000",
         "--signal-mc 1 --out " + dir + "/taken",
     };
     for (const auto& args : cases) {

@@ -49,7 +49,8 @@ wisdom file, none, or --fft estimate) may differ in the last bits.
 struct Config {
     Grid grid;
     std::vector<double> masses;
-    std::vector<double> signal_masses;  // empty when the signals come from a file
+    std::vector<double> signal_masses;  // from --signal-mc; drawn in run() for --random-signals
+    bool random_signals = false;
     std::string signals_file;
     spmd::npy::Header signals_header;
     std::size_t signal_count = 0;
@@ -149,8 +150,8 @@ std::optional<Config> parse(int argc, char** argv) {
         c.signal_masses = parse_mass_list(signal_mc);
     } else if (vm.count("random-signals")) {
         if (random_signals < 1) throw spmd::UsageError("--random-signals must be at least 1");
-        const auto [lo, hi] = std::minmax_element(c.masses.begin(), c.masses.end());
-        c.signal_masses = random_masses(std::size_t(random_signals), *lo, *hi, c.seed);
+        c.random_signals = true;  // drawn once the sizes are known to fit
+        c.signal_count = std::size_t(random_signals);
     } else {
         check_signals_file(c);
     }
@@ -165,6 +166,12 @@ std::optional<Config> parse(int argc, char** argv) {
 
 void run(spmd::World& world, const Config& c) {
     const std::size_t samples = c.grid.samples, count = c.signal_count;
+    check_fits_in_memory(c.grid, c.masses.size(), count, world.size());
+    std::vector<double> truth = c.signal_masses;  // empty when the signals come from a file
+    if (c.random_signals) {
+        const auto [lo, hi] = std::minmax_element(c.masses.begin(), c.masses.end());
+        truth = random_masses(count, *lo, *hi, c.seed);
+    }
     // Rank 0 creates the outputs before any work, so a bad --out fails at once (mprun then
     // stops the others); they get their names only when both are written.
     std::optional<spmd::npy::OutputFile> snr_file, best_file;
@@ -186,7 +193,7 @@ void run(spmd::World& world, const Config& c) {
     const spmd::Range mine = static_share(count, world.rank(), world.size());
     for (std::size_t k = mine.begin; k < mine.end; ++k) {
         const std::span<Complex> row = signals.span().subspan(k * samples, samples);
-        if (c.signals_file.empty()) search.tables().waveform(c.signal_masses[k], row);
+        if (c.signals_file.empty()) search.tables().waveform(truth[k], row);
         add_white_noise(row, c.noise, c.seed, k);
     }
 
@@ -196,7 +203,7 @@ void run(spmd::World& world, const Config& c) {
 
     for (std::size_t k = 0; k < count; ++k) {
         std::printf("signal=%zu best_mc=%.6g snr=%.9g", k, best[k].mass, best[k].snr);
-        if (!c.signal_masses.empty()) std::printf(" true_mc=%.6g", c.signal_masses[k]);
+        if (!truth.empty()) std::printf(" true_mc=%.6g", truth[k]);
         std::printf("\n");
     }
     if (snr_file) {

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string>
 
 #include "spmd/chirp/bank.hpp"
 #include "spmd/error.hpp"
+#include "spmd/memory.hpp"
 
 namespace spmd::chirp {
 
@@ -106,6 +108,28 @@ std::vector<Match> BankSearch::match(std::span<const Complex> signals, std::span
             best[k] = BetterMatch{}(best[k], Match{j, masses_[j], snr[k * templates + j]});
     world_.all_reduce(std::span<Match>(best), BetterMatch{});
     return best;
+}
+
+void check_fits_in_memory(const Grid& grid, std::size_t templates, std::size_t signals,
+                          int ranks) {
+    // In doubles: the products may not fit in 64 bits, and an estimate is all this needs.
+    const double bins = double(grid.samples), complex_bytes = sizeof(Complex);
+    const double bank = double(templates) * (bins + 3) * complex_bytes;  // rows padded
+    const double shared = double(signals) * (bins * complex_bytes + double(templates) * 8);
+    const double per_rank = 2 * bins * complex_bytes + 3 * bins * 8;  // filter, tables
+    const double needed = bank + shared + double(ranks) * per_rank;
+    const double available = available_memory(), available_shared = available_shared_memory();
+    if (needed <= available && shared <= available_shared) return;
+    char text[256];
+    if (shared > available_shared)
+        std::snprintf(text, sizeof text, "%.1f GB of shared memory, %.1f GB are free", shared / 1e9,
+                      available_shared / 1e9);
+    else
+        std::snprintf(text, sizeof text, "%.1f GB of memory, %.1f GB are available", needed / 1e9,
+                      available / 1e9);
+    throw UsageError("the search of " + std::to_string(signals) + " signal(s) against " +
+                     std::to_string(templates) + " templates of " + std::to_string(grid.samples) +
+                     " bins on " + std::to_string(ranks) + " rank(s) needs " + text);
 }
 
 std::vector<Match> best_matches(std::span<const double> snr, std::span<const double> masses) {

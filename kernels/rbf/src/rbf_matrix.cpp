@@ -1,13 +1,11 @@
 #include "spmd/rbf/rbf_matrix.hpp"
 
 #include <sys/statvfs.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
+#include "spmd/memory.hpp"
 #include "spmd/rbf/mapped_output.hpp"
 
 namespace spmd::rbf {
@@ -21,17 +19,6 @@ std::size_t matrix_bytes(std::size_t n) {
     return bytes;
 }
 
-// MemAvailable counts the page cache the kernel would drop for us; free pages alone do not.
-double available_memory() {
-    std::ifstream meminfo("/proc/meminfo");
-    for (std::string key; meminfo >> key;) {
-        double kib = 0;
-        if (key == "MemAvailable:" && meminfo >> kib) return kib * 1024;
-        meminfo.ignore(256, '\n');
-    }
-    return double(::sysconf(_SC_AVPHYS_PAGES)) * double(::sysconf(_SC_PAGESIZE));
-}
-
 // This rank's share of the rows; the caller's barrier makes them everyone's.
 void fill_my_rows(World& world, const RowFiller& filler, double* matrix,
                   const MatrixOptions& options) {
@@ -43,15 +30,11 @@ void fill_my_rows(World& world, const RowFiller& filler, double* matrix,
 
 void check_fits_in_memory(std::size_t n) {
     const std::size_t bytes = matrix_bytes(n);
-    const double mem = available_memory();
-    struct statvfs fs {};
-    const double shm =
-        ::statvfs("/dev/shm", &fs) == 0 ? double(fs.f_bavail) * double(fs.f_frsize) : mem;
-    if (double(bytes) > std::min(mem, shm))
+    const double free = available_shared_memory();
+    if (double(bytes) > free)
         throw UsageError("the " + std::to_string(n) + " x " + std::to_string(n) + " matrix needs " +
                          std::to_string(bytes) + " bytes of shared memory, " +
-                         std::to_string(static_cast<std::size_t>(std::min(mem, shm))) +
-                         " are free");
+                         std::to_string(static_cast<std::size_t>(free)) + " are free");
 }
 
 void check_fits_on_disk(const std::string& path, std::size_t n) {

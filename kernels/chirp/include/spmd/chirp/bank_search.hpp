@@ -54,6 +54,13 @@ private:
     std::unique_ptr<MatchedFilter> filter_;
 };
 
+// Throws spmd::UsageError, naming the sizes, if a search of `signals` signals against
+// `templates` templates by `ranks` ranks of this machine would not fit in its memory: the
+// bank, the shared signals and SNRs, and each rank's filter and tables. (Linux would let it
+// start, and the OOM killer would end a rank with SIGKILL, which says nothing of the cause.)
+void check_fits_in_memory(const Grid& grid, std::size_t templates, std::size_t signals,
+                          int ranks);
+
 // The serial reference of match()'s reduction, for a whole K x T SNR matrix.
 std::vector<Match> best_matches(std::span<const double> snr, std::span<const double> masses);
 
