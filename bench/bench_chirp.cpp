@@ -37,9 +37,12 @@ int main(int argc, char** argv) {
     int rounds = 5;
     std::string fft = "measure";
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (std::strcmp(argv[i], "--signals") == 0) count = std::strtoul(argv[i + 1], nullptr, 10);
-        else if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::max(1, std::atoi(argv[i + 1]));
-        else if (std::strcmp(argv[i], "--fft") == 0) fft = argv[i + 1];
+        if (std::strcmp(argv[i], "--signals") == 0)
+            count = std::strtoul(argv[i + 1], nullptr, 10);
+        else if (std::strcmp(argv[i], "--rounds") == 0)
+            rounds = std::max(1, std::atoi(argv[i + 1]));
+        else if (std::strcmp(argv[i], "--fft") == 0)
+            fft = argv[i + 1];
     }
     try {
         spmd::World world(argc, argv);
@@ -57,7 +60,8 @@ int main(int argc, char** argv) {
         const auto truth = random_masses(count, masses.front(), masses.back(), 1);
         const spmd::Range mine = static_share(count, world.rank(), world.size());
         for (std::size_t k = mine.begin; k < mine.end; ++k)
-            search.tables().waveform(truth[k], signals.span().subspan(k * grid.samples, grid.samples));
+            search.tables().waveform(truth[k],
+                                     signals.span().subspan(k * grid.samples, grid.samples));
         world.barrier();
 
         double first = 0, total = 0;
@@ -81,8 +85,7 @@ int main(int argc, char** argv) {
         double* series = fftw_alloc_real(n);
         if (!options.wisdom_file.empty() && options.rigor != PlanRigor::estimate)
             fftw_import_wisdom_from_filename(options.wisdom_file.c_str());
-        fftw_plan c2r =
-            fftw_plan_dft_c2r_1d(int(n), spectrum, series, fftw_flags(options.rigor));
+        fftw_plan c2r = fftw_plan_dft_c2r_1d(int(n), spectrum, series, fftw_flags(options.rigor));
         if (world.rank() == 0 && options.rigor != PlanRigor::estimate)
             export_wisdom_file(options.wisdom_file);
         std::vector<Complex> product(grid.samples);
@@ -122,7 +125,8 @@ int main(int argc, char** argv) {
             const int parallel = std::min(world.size(), spmd::detail::usable_cores());
             const double largest_share = double(static_share(masses.size(), 0, parallel).size());
             const double floor = largest_share * ifft_us * 1e-6;
-            std::nth_element(round_times.begin(), round_times.begin() + rounds / 2, round_times.end());
+            std::nth_element(round_times.begin(), round_times.begin() + rounds / 2,
+                             round_times.end());
             const double per_signal = round_times[std::size_t(rounds / 2)] / double(count);
             std::printf(
                 "bench=chirp ranks=%d templates=%zu samples=%zu signals=%zu fft=%s start_s=%.4f "

@@ -29,18 +29,28 @@ struct ComplexPack {
     Doubles re, im;
 };
 
-inline ComplexPack operator+(ComplexPack a, ComplexPack b) { return {a.re + b.re, a.im + b.im}; }
-inline ComplexPack operator-(ComplexPack a, ComplexPack b) { return {a.re - b.re, a.im - b.im}; }
+inline ComplexPack operator+(ComplexPack a, ComplexPack b) {
+    return {a.re + b.re, a.im + b.im};
+}
+inline ComplexPack operator-(ComplexPack a, ComplexPack b) {
+    return {a.re - b.re, a.im - b.im};
+}
 inline ComplexPack operator*(ComplexPack a, ComplexPack b) {
     return {a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re};
 }
-inline ComplexPack conj(ComplexPack a) { return {a.re, -a.im}; }
-inline ComplexPack times_i(ComplexPack a) { return {-a.im, a.re}; }
+inline ComplexPack conj(ComplexPack a) {
+    return {a.re, -a.im};
+}
+inline ComplexPack times_i(ComplexPack a) {
+    return {-a.im, a.re};
+}
 // conj(a) b, the correlation's product, in one step.
 inline ComplexPack conj_times(ComplexPack a, ComplexPack b) {
     return {a.re * b.re + a.im * b.im, a.re * b.im - a.im * b.re};
 }
-inline ComplexPack broadcast(double re, double im) { return {Doubles{} + re, Doubles{} + im}; }
+inline ComplexPack broadcast(double re, double im) {
+    return {Doubles{} + re, Doubles{} + im};
+}
 
 namespace detail {
 inline Doubles load(const double* p) {
@@ -48,7 +58,9 @@ inline Doubles load(const double* p) {
     std::memcpy(&v, p, sizeof v);
     return v;
 }
-inline void store(double* p, Doubles v) { std::memcpy(p, &v, sizeof v); }
+inline void store(double* p, Doubles v) {
+    std::memcpy(p, &v, sizeof v);
+}
 }  // namespace detail
 
 // load_up: complex numbers k, k+1, ... of the interleaved array p; load_down: k, k-1, ...

@@ -35,7 +35,9 @@ const Grid& checked(const Grid& grid) {
 Complex times(Complex a, Complex b) {
     return {a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()};
 }
-Complex times_i(Complex a) { return {-a.imag(), a.real()}; }
+Complex times_i(Complex a) {
+    return {-a.imag(), a.real()};
+}
 
 Complex unit(double turns) {
     const double angle = 2 * std::numbers::pi * turns;
@@ -81,7 +83,9 @@ MatchedFilter::MatchedFilter(const Grid& grid, PlanRigor rigor, bool wisdom_only
                                 : "FFTW could not plan the inverse transform");
 }
 
-MatchedFilter::~MatchedFilter() { fftw_destroy_plan(plan_); }
+MatchedFilter::~MatchedFilter() {
+    fftw_destroy_plan(plan_);
+}
 
 double MatchedFilter::snr(std::span<const Complex> signal, std::span<const Complex> templ) {
     fold(signal, templ);
@@ -89,7 +93,9 @@ double MatchedFilter::snr(std::span<const Complex> signal, std::span<const Compl
     return peak();
 }
 
-void MatchedFilter::transform() { fftw_execute(plan_); }
+void MatchedFilter::transform() {
+    fftw_execute(plan_);
+}
 
 double MatchedFilter::peak() const {
     const double* x = reinterpret_cast<const double*>(series_.data());
@@ -123,23 +129,23 @@ std::vector<double> MatchedFilter::series() const {
 
 void MatchedFilter::fold(std::span<const Complex> signal, std::span<const Complex> templ) {
     assert(signal.size() == length_ + 1 && templ.size() == length_ + 1);
-    signal_ = reinterpret_cast<const double*>(signal.data());
-    templ_ = reinterpret_cast<const double*>(templ.data());
+    const Pair x{reinterpret_cast<const double*>(signal.data()),
+                 reinterpret_cast<const double*>(templ.data())};
     if (radix_ == 1) {
-        for (std::size_t k = 0; k < length_; ++k) spectrum_[k] = folded(k);
+        for (std::size_t k = 0; k < length_; ++k) spectrum_[k] = folded(x, k);
         return;
     }
     // Lanes k in [1, half) go with their mirrors q - k; 0 and q/2 are their own.
     const std::size_t half = (part_ + 1) / 2;
     const std::size_t width = simd::pack_width;
     const std::size_t vector_end = 1 + (half - 1) / width * width;
-    fold_lanes(1, vector_end);
+    fold_lanes(x, 1, vector_end);
     for (std::size_t k = vector_end; k < half; ++k) {
-        fold_lane(k);
-        fold_lane(part_ - k);
+        fold_lane(x, k);
+        fold_lane(x, part_ - k);
     }
-    fold_lane(0);
-    if (part_ % 2 == 0) fold_lane(part_ / 2);
+    fold_lane(x, 0);
+    if (part_ % 2 == 0) fold_lane(x, part_ / 2);
 }
 
 Complex MatchedFilter::twiddle(std::size_t k) const {
@@ -150,39 +156,40 @@ Complex MatchedFilter::twiddle(std::size_t k) const {
     return negate ? -w : w;
 }
 
-Complex MatchedFilter::product(std::size_t k) const {
-    const double sr = signal_[2 * k], si = signal_[2 * k + 1];
-    const double hr = templ_[2 * k], hi = templ_[2 * k + 1];
+Complex MatchedFilter::product(Pair x, std::size_t k) const {
+    const double sr = x.signal[2 * k], si = x.signal[2 * k + 1];
+    const double hr = x.templ[2 * k], hi = x.templ[2 * k + 1];
     const bool real = k == 0 || k == length_;
     return {sr * hr + si * hi, real ? 0.0 : sr * hi - si * hr};
 }
 
-Complex MatchedFilter::folded(std::size_t k) const {
-    const Complex a = product(k), b = std::conj(product(length_ - k));
+Complex MatchedFilter::folded(Pair x, std::size_t k) const {
+    const Complex a = product(x, k), b = std::conj(product(x, length_ - k));
     return (a + b) + times_i(times(twiddle(k), a - b));
 }
 
-void MatchedFilter::fold_lane(std::size_t k) {
+void MatchedFilter::fold_lane(Pair x, std::size_t k) {
     const std::size_t q = part_;
-    const auto rows = radix4(folded(k), folded(k + q), folded(k + 2 * q), folded(k + 3 * q),
-                             twiddle(2 * k), twiddle(4 * k), twiddle(6 * k));
+    const auto rows = radix4(folded(x, k), folded(x, k + q), folded(x, k + 2 * q),
+                             folded(x, k + 3 * q), twiddle(2 * k), twiddle(4 * k), twiddle(6 * k));
     spectrum_[k] = rows.r0;
     spectrum_[q + k] = rows.r1;
     spectrum_[2 * q + k] = rows.r2;
     spectrum_[3 * q + k] = rows.r3;
 }
 
-void MatchedFilter::fold_lanes(std::size_t first, std::size_t end) {
+void MatchedFilter::fold_lanes(Pair x, std::size_t first, std::size_t end) {
     using namespace simd;
-    const double* s = signal_;
-    const double* h = templ_;
+    const double* s = x.signal;
+    const double* h = x.templ;
     const double* fine = reinterpret_cast<const double*>(fine_.data());
     double* y = reinterpret_cast<double*>(spectrum_.data());
     const std::size_t q = part_;
     const double r = std::numbers::sqrt2 / 2;  // W^q = e^(i pi/4)
     const ComplexPack e1 = broadcast(r, r), e2 = broadcast(0, 1), e3 = broadcast(-r, r);
     // Bins k and L - k folded with twiddle w: Z_k into lo, Z_(L-k) into hi.
-    const auto fold = [&](std::size_t k, std::size_t mirror, ComplexPack w, ComplexPack& lo, ComplexPack& hi) {
+    const auto fold = [&](std::size_t k, std::size_t mirror, ComplexPack w, ComplexPack& lo,
+                          ComplexPack& hi) {
         const ComplexPack a = conj_times(load_up(s, k), load_up(h, k));
         const ComplexPack b = conj(conj_times(load_down(s, mirror), load_down(h, mirror)));
         const ComplexPack sum = a + b, diff = w * (a - b);

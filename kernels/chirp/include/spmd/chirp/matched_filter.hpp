@@ -50,11 +50,16 @@ public:
     std::size_t radix() const { return radix_; }
 
 private:
-    Complex twiddle(std::size_t k) const;  // e^(2 pi i k / n), for any k
-    Complex product(std::size_t k) const;  // conj(s_k) h_k, real at k = 0 and k = L
-    Complex folded(std::size_t k) const;   // the half-length spectrum at k in [0, L)
-    void fold_lane(std::size_t k1);        // the radix-4 outputs at k1, the scalar way
-    void fold_lanes(std::size_t first, std::size_t end);  // k1 and L/4 - k1, four at a time
+    // A signal and a template as interleaved doubles: the operands of one fold.
+    struct Pair {
+        const double* signal;
+        const double* templ;
+    };
+    Complex twiddle(std::size_t k) const;          // e^(2 pi i k / n), for any k
+    Complex product(Pair x, std::size_t k) const;  // conj(s_k) h_k, real at k = 0 and L
+    Complex folded(Pair x, std::size_t k) const;   // the half-length spectrum at k < L
+    void fold_lane(Pair x, std::size_t k1);        // the radix-4 outputs at k1, scalar
+    void fold_lanes(Pair x, std::size_t first, std::size_t end);  // k1 and L/4 - k1, packed
 
     std::size_t length_;  // L = n / 2 = samples - 1: the complex transform's length
     std::size_t radix_;   // 4, or 1 when L is not a multiple of 4
@@ -63,8 +68,6 @@ private:
     // e^(2 pi i k / n) = coarse_[k / 64] fine_[k % 64] for k in [0, L]: tables of a few KB
     // that stay in L1, where a table per k would add a stream as large as the spectrum.
     std::vector<Complex> coarse_, fine_;
-    const double* signal_ = nullptr;  // the operands of the fold under way
-    const double* templ_ = nullptr;
     AlignedBuffer<Complex> spectrum_;  // radix_ rows of part_: the transforms' inputs
     AlignedBuffer<Complex> series_;    // their outputs: z[radix_ j + r] at r part_ + j
     fftw_plan_s* plan_ = nullptr;
