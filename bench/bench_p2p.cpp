@@ -1,10 +1,15 @@
 // bench_p2p: point-to-point latency and bandwidth between ranks 0 and 1, measured as the
 // OSU-style anchor does (../shared/anchors/mpi/pingpong.c): latency is half a round trip;
 // bandwidth is a window of 64 messages from one reused buffer, then a 4-byte ack.
-//   mprun -n 2 build/bin/bench_p2p [--seconds S]
-//   bench=pingpong ranks=2 bytes=B usec=X
-//   bench=bandwidth ranks=2 bytes=B window=64 gbps=X
+// --offset B places the send and receive buffers B bytes past a 64-byte boundary (0..63;
+// std::vector's buffers sit 16 bytes past one), to show any alignment cliff.
+//   mprun -n 2 build/bin/bench_p2p [--seconds S] [--offset B]
+//   bench=pingpong ranks=2 offset=B bytes=B usec=X
+//   bench=bandwidth ranks=2 offset=B bytes=B window=64 gbps=X
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "bench_common.hpp"
@@ -16,9 +21,32 @@ int main(int argc, char** argv) {
         return 2;
     }
     const double target = bench::seconds_option(argc, argv);
+    std::size_t offset = 0;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--offset") != 0) continue;
+        const std::string value = i + 1 < argc ? argv[i + 1] : "";
+        std::size_t used = 0;
+        try {
+            offset = std::stoul(value, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || used != value.size() || value[0] == '-' || offset > 63) {
+            if (world.rank() == 0)
+                std::fprintf(stderr, "bench_p2p: --offset takes 0 to 63 bytes, not '%s'\n",
+                             value.c_str());
+            return 2;
+        }
+    }
     const int me = world.rank();
     const std::size_t largest = std::size_t(16) << 20;
-    std::vector<char> out(largest, char('a' + me)), in(largest, 0);
+    // Each buffer starts `offset` bytes past a 64-byte boundary.
+    std::vector<char> out_storage(largest + 128, char('a' + me)), in_storage(largest + 128, 0);
+    auto place = [&](std::vector<char>& v) {
+        const auto at = reinterpret_cast<std::uintptr_t>(v.data());
+        return v.data() + (64 - at % 64) % 64 + offset;
+    };
+    const std::span<char> out(place(out_storage), largest), in(place(in_storage), largest);
 
     for (std::size_t bytes : {std::size_t(8), std::size_t(1) << 10, std::size_t(64) << 10,
                               std::size_t(1) << 20, std::size_t(16) << 20}) {
@@ -39,8 +67,8 @@ int main(int argc, char** argv) {
         const long iters = bench::calibrate(world, pingpong, target, 10, 10'000'000);
         const double per = bench::time_per_iteration(world, pingpong, iters);
         if (me == 0)
-            std::printf("bench=pingpong ranks=%d bytes=%zu iters=%ld usec=%.3f\n", world.size(),
-                        bytes, iters, per / 2 * 1e6);
+            std::printf("bench=pingpong ranks=%d offset=%zu bytes=%zu iters=%ld usec=%.3f\n",
+                        world.size(), offset, bytes, iters, per / 2 * 1e6);
         std::fflush(stdout);
     }
     constexpr int window = 64;
@@ -63,8 +91,9 @@ int main(int argc, char** argv) {
         const long iters = bench::calibrate(world, stream, target, 3, 1'000'000);
         const double per = bench::time_per_iteration(world, stream, iters);
         if (me == 0)
-            std::printf("bench=bandwidth ranks=%d bytes=%zu window=%d iters=%ld gbps=%.3f\n",
-                        world.size(), bytes, window, iters, double(bytes) * window / per / 1e9);
+            std::printf(
+                "bench=bandwidth ranks=%d offset=%zu bytes=%zu window=%d iters=%ld gbps=%.3f\n",
+                world.size(), offset, bytes, window, iters, double(bytes) * window / per / 1e9);
         std::fflush(stdout);
     }
     return 0;

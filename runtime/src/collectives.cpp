@@ -2,9 +2,11 @@
 // data in pieces that fit a rank's scratch slot; every piece alternates halves, so a
 // rank that runs ahead writes the other half while slow peers still read this one (a
 // rank can only get two pieces ahead by passing a barrier that waits for them).
+#include <cstdint>
 #include <cstring>
 #include <string>
 
+#include "spmd/detail/copy.hpp"
 #include "spmd/detail/job.hpp"
 #include "spmd/world.hpp"
 
@@ -42,9 +44,9 @@ void World::broadcast_bytes(void* data, std::size_t bytes, int root) {
     const std::size_t piece = job_->scratch_bytes() * std::size_t(size_);
     in_pieces(bytes, piece, [&](std::size_t done, std::size_t n) {
         std::byte* scratch = job_->scratch(next_scratch_half(), 0);
-        if (rank_ == root && n) std::memcpy(scratch, buffer + done, n);
+        if (rank_ == root && n) detail::copy_bytes(scratch, buffer + done, n);
         barrier();
-        if (rank_ != root && n) std::memcpy(buffer + done, scratch, n);
+        if (rank_ != root && n) detail::copy_bytes(buffer + done, scratch, n);
     });
 }
 
@@ -59,19 +61,25 @@ void World::reduce_bytes(const void* in, void* out, std::size_t count, std::size
     auto* result = static_cast<std::byte*>(out);
     const bool receives = everyone || rank_ == root;
     if (size_ == 1) {  // nothing to combine: the result is the input
-        if (count && out != in) std::memmove(result, source, count * elem);
+        const std::size_t n = count * elem;
+        const auto to = reinterpret_cast<std::uintptr_t>(out);
+        const auto from = reinterpret_cast<std::uintptr_t>(in);
+        if (to + n <= from || from + n <= to)
+            detail::copy_bytes(result, source, n);
+        else if (to != from)
+            std::memmove(result, source, n);  // overlapping spans
         return;
     }
     std::vector<std::byte> partial;
     in_pieces(count, job_->scratch_bytes() / elem, [&](std::size_t done, std::size_t n) {
         const int half = next_scratch_half();
         auto slot = [&](int r) { return job_->scratch(half, r); };
-        if (n) std::memcpy(slot(rank_), source + done * elem, n * elem);
+        if (n) detail::copy_bytes(slot(rank_), source + done * elem, n * elem);
         barrier();
         std::byte* target = result + done * elem;
         if (n * std::size_t(size_) <= combine_everything_below) {
             if (receives && n) {
-                std::memmove(target, slot(0), n * elem);
+                detail::copy_bytes(target, slot(0), n * elem);
                 for (int r = 1; r < size_; ++r) combine(target, slot(r), n, fn);
             }
         } else {
@@ -87,14 +95,15 @@ void World::reduce_bytes(const void* in, void* out, std::size_t count, std::size
                 partial.assign(slot(0) + lo * elem, slot(0) + hi * elem);
                 for (int r = 1; r < size_; ++r)
                     combine(partial.data(), slot(r) + lo * elem, hi - lo, fn);
-                std::memcpy(slot(rank_) + lo * elem, partial.data(), (hi - lo) * elem);
+                detail::copy_bytes(slot(rank_) + lo * elem, partial.data(), (hi - lo) * elem);
             }
             barrier();
             if (receives)
                 for (int r = 0; r < size_; ++r) {
                     const auto [rlo, rhi] = range(r);
                     if (rlo < rhi)
-                        std::memcpy(target + rlo * elem, slot(r) + rlo * elem, (rhi - rlo) * elem);
+                        detail::copy_bytes(target + rlo * elem, slot(r) + rlo * elem,
+                                           (rhi - rlo) * elem);
                 }
         }
     });
@@ -111,11 +120,12 @@ void World::gather_bytes(const void* in, void* out, std::size_t bytes, std::size
     auto* result = static_cast<std::byte*>(out);
     in_pieces(bytes, job_->scratch_bytes(), [&](std::size_t done, std::size_t n) {
         const int half = next_scratch_half();
-        if (n) std::memcpy(job_->scratch(half, rank_), source + done, n);
+        if (n) detail::copy_bytes(job_->scratch(half, rank_), source + done, n);
         barrier();
         if ((everyone || rank_ == root) && n)
             for (int r = 0; r < size_; ++r)
-                std::memcpy(result + std::size_t(r) * bytes + done, job_->scratch(half, r), n);
+                detail::copy_bytes(result + std::size_t(r) * bytes + done, job_->scratch(half, r),
+                                   n);
     });
 }
 
@@ -131,9 +141,10 @@ void World::scatter_bytes(const void* in, void* out, std::size_t bytes, std::siz
         const int half = next_scratch_half();
         if (rank_ == root && n)
             for (int r = 0; r < size_; ++r)
-                std::memcpy(job_->scratch(half, r), source + std::size_t(r) * bytes + done, n);
+                detail::copy_bytes(job_->scratch(half, r), source + std::size_t(r) * bytes + done,
+                                   n);
         barrier();
-        if (n) std::memcpy(result + done, job_->scratch(half, rank_), n);
+        if (n) detail::copy_bytes(result + done, job_->scratch(half, rank_), n);
     });
 }
 

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "spmd/detail/copy.hpp"
 #include "spmd/error.hpp"
 
 namespace spmd::detail {
@@ -117,7 +118,7 @@ void Messenger::send(int dest, int tag, const void* data, std::size_t bytes) {
     cell.tag = tag;
     cell.size = bytes;
     cell.bulk = bulk;
-    if (!bulk && bytes) std::memcpy(cell.payload, bytes_in, bytes);
+    if (!bulk && bytes) copy_bytes(cell.payload, bytes_in, bytes);
     cell.turn.store(free_turn + 1, std::memory_order_release);
     inbox.arrived.notify_all();
     if (bulk) stream_out(dest, bytes_in, bytes);
@@ -125,12 +126,12 @@ void Messenger::send(int dest, int tag, const void* data, std::size_t bytes) {
 
 void Messenger::stream_out(int dest, const std::byte* data, std::size_t bytes) {
     pump(outgoing(dest), job_.header().abort, bytes, 0,
-         [&](std::byte* slot, std::size_t at, std::size_t n) { std::memcpy(slot, data + at, n); });
+         [&](std::byte* slot, std::size_t at, std::size_t n) { copy_bytes(slot, data + at, n); });
 }
 
 void Messenger::stream_in(int source, std::byte* data, std::size_t bytes) {
     pump(incoming(source), job_.header().abort, bytes, 1,
-         [&](std::byte* slot, std::size_t at, std::size_t n) { std::memcpy(data + at, slot, n); });
+         [&](std::byte* slot, std::size_t at, std::size_t n) { copy_bytes(data + at, slot, n); });
 }
 
 MessageCell& Messenger::next_envelope() {
@@ -154,7 +155,7 @@ void Messenger::release(MessageCell& cell) {
 Messenger::Stashed& Messenger::stash(MessageCell& cell) {
     Stashed entry{{cell.source, cell.tag, cell.size}, std::vector<std::byte>(cell.size)};
     const bool bulk = cell.bulk;
-    if (!bulk && cell.size) std::memcpy(entry.payload.data(), cell.payload, cell.size);
+    if (!bulk && cell.size) copy_bytes(entry.payload.data(), cell.payload, cell.size);
     release(cell);
     if (bulk) stream_in(entry.status.source, entry.payload.data(), entry.payload.size());
     unexpected_.push_back(std::move(entry));
@@ -186,7 +187,7 @@ Status Messenger::recv(int source, int tag, void* data, std::size_t capacity) {
     auto* out = static_cast<std::byte*>(data);
     if (auto it = find_stashed(source, tag); it != unexpected_.end()) {
         if (it->status.bytes > capacity) too_small(it->status, capacity);
-        std::copy(it->payload.begin(), it->payload.end(), out);
+        copy_bytes(out, it->payload.data(), it->payload.size());
         const Status status = it->status;
         unexpected_.erase(it);
         return status;
@@ -201,7 +202,7 @@ Status Messenger::recv(int source, int tag, void* data, std::size_t capacity) {
         }
         const Status status{cell.source, cell.tag, cell.size};
         const bool bulk = cell.bulk;
-        if (!bulk && cell.size) std::memcpy(out, cell.payload, cell.size);
+        if (!bulk && cell.size) copy_bytes(out, cell.payload, cell.size);
         release(cell);
         if (bulk) stream_in(status.source, out, status.bytes);
         return status;

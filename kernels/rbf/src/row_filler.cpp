@@ -6,9 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#if defined(__AVX__)
-#include <immintrin.h>
-#endif
+#include <spmd/detail/copy.hpp>
 
 namespace spmd::rbf {
 
@@ -57,36 +55,6 @@ void fill_tile(const double* cols, std::size_t n, std::size_t d, const double* p
     }
 }
 
-// Copies m doubles with non-temporal stores where the destination is aligned for them.
-void stream_copy(double* dst, const double* src, std::size_t m) {
-#if defined(__AVX512F__) || defined(__AVX__)
-#if defined(__AVX512F__)
-    constexpr std::size_t lanes = 8;
-#else
-    constexpr std::size_t lanes = 4;
-#endif
-    std::size_t t = 0;
-    for (; t < m && reinterpret_cast<std::uintptr_t>(dst + t) % (lanes * 8) != 0; ++t)
-        dst[t] = src[t];
-    for (; t + lanes <= m; t += lanes) {
-#if defined(__AVX512F__)
-        _mm512_stream_pd(dst + t, _mm512_loadu_pd(src + t));
-#else
-        _mm256_stream_pd(dst + t, _mm256_loadu_pd(src + t));
-#endif
-    }
-    for (; t < m; ++t) dst[t] = src[t];
-#else
-    std::memcpy(dst, src, m * sizeof(double));
-#endif
-}
-
-void store_fence() {
-#if defined(__AVX__)
-    _mm_sfence();  // streamed lines are weakly ordered: publish them before any barrier
-#endif
-}
-
 template <Phi K, int D>
 void fill_rows(const double* cols, std::size_t n, std::size_t d, Range rows, double eps2,
                Store store, double* matrix) {
@@ -101,11 +69,11 @@ void fill_rows(const double* cols, std::size_t n, std::size_t d, Range rows, dou
                 fill_tile<K, D>(cols, n, d, p.data(), j0, m, eps2, row + j0);
             } else {
                 fill_tile<K, D>(cols, n, d, p.data(), j0, m, eps2, buffer);
-                stream_copy(row + j0, buffer, m);
+                spmd::detail::copy_streaming(row + j0, buffer, m * sizeof(double));
             }
         }
     }
-    if (store == Store::streaming) store_fence();
+    if (store == Store::streaming) spmd::detail::store_fence();  // before any barrier
 }
 
 template <Phi K>

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "spmd/detail/copy.hpp"
 #include "spmd/detail/job.hpp"
 #include "spmd/detail/wait.hpp"
 #include "spmd/error.hpp"
@@ -217,7 +218,7 @@ private:
     }
 
     void publish(Slot& slot, std::uint32_t free_turn, const T& value) {
-        std::memcpy(slot.item, &value, sizeof(T));
+        detail::copy_bytes(slot.item, &value, sizeof(T));
         slot.turn.store(free_turn + 1, std::memory_order_release);
         control_->not_empty.notify_all();
     }

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "spmd/detail/copy.hpp"
 #include "spmd/knn/detail/kd_tree.hpp"
 #include "spmd/knn/knn.hpp"
 #include "spmd/world.hpp"
@@ -88,7 +89,7 @@ void build_tree(World& world, Tree& tree, IndexBuild how, std::size_t subtrees_w
     for (std::size_t id = 0; id < count; ++id) offset[id + 1] = offset[id] + sizes[id];
     auto blob = world.shared<std::byte>(prefix + "tree", offset[count]);
     for (const auto& [id, bytes] : mine)
-        std::copy(bytes.begin(), bytes.end(), blob.begin() + offset[id]);
+        spmd::detail::copy_bytes(blob.data() + offset[id], bytes.data(), bytes.size());
     world.barrier();
 
     std::copy(order.begin(), order.end(), indices.begin());

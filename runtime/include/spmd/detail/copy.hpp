@@ -1,0 +1,46 @@
+// The one routine for bulk copies into and out of user buffers (messages, collectives,
+// queues, kernels' shared arrays). It aligns the destination, then moves vectors with
+// unaligned loads and aligned stores, so its speed does not depend on how the source and
+// destination sit relative to each other, nor on one libc's choice for one CPU (glibc's
+// `rep movsb` runs at a tenth of its speed on AMD Zen 3 when the two are misaligned).
+#pragma once
+#include <cstddef>
+#include <cstring>
+
+namespace spmd::detail {
+
+// Vector widths the copy can use; the widest the CPU supports is picked at run time,
+// so a library built without -march=native is as fast as one built with it.
+enum class CopyPath { sse2, avx2, avx512 };
+
+// Below this size a copy is a few overlapping vector moves either way: libc's memcpy
+// (or the compiler's inline moves, for a constant size) does it best.
+inline constexpr std::size_t copy_small_bytes = 256;
+
+void copy_large(void* dst, const void* src, std::size_t bytes) noexcept;
+
+// memcpy's contract: the ranges do not overlap.
+inline void copy_bytes(void* dst, const void* src, std::size_t bytes) noexcept {
+    if (bytes <= copy_small_bytes)
+        std::memcpy(dst, src, bytes);
+    else
+        copy_large(dst, src, bytes);
+}
+
+// With non-temporal stores: for a large destination that no one reads soon (it would
+// only evict the caches' useful contents). Streamed stores are weakly ordered: call
+// store_fence() after a batch of them, before anything tells another rank they are done.
+void copy_streaming(void* dst, const void* src, std::size_t bytes) noexcept;
+inline void store_fence() noexcept {
+    __builtin_ia32_sfence();
+}
+
+// For tests and benchmarks: the path copy_bytes uses, whether one is usable here, and a
+// copy through a chosen (supported) path.
+CopyPath copy_path();
+bool copy_path_supported(CopyPath path);
+const char* copy_path_name(CopyPath path);
+void copy_via(CopyPath path, bool streaming, void* dst, const void* src,
+              std::size_t bytes) noexcept;
+
+}  // namespace spmd::detail

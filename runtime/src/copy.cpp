@@ -1,0 +1,187 @@
+// One copy loop per vector width. Each stores the first and the last vector unaligned,
+// and everything between with aligned stores from unaligned loads: the destination's
+// alignment, not the source's, decides whether a store splits a cache line, and split
+// stores are what makes a misaligned copy slow. The three loops are written out rather
+// than generated, because each must be compiled for its own instruction set.
+#include "spmd/detail/copy.hpp"
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace spmd::detail {
+
+namespace {
+
+// Bytes to skip so that d + skip is aligned to `width` (1..width: the head store covers
+// them, and a skip of `width` keeps the loop simple when d is already aligned).
+template <std::size_t width>
+std::size_t to_alignment(const std::byte* d) {
+    return width - (reinterpret_cast<std::uintptr_t>(d) & (width - 1));
+}
+
+// Each loop needs bytes >= its vector width; copy_via guarantees 64.
+
+void copy_sse2(std::byte* d, const std::byte* s, std::size_t n, bool streaming) {
+    using V = __m128i;
+    constexpr std::size_t w = sizeof(V);
+    const V head = _mm_loadu_si128(reinterpret_cast<const V*>(s));
+    const V tail = _mm_loadu_si128(reinterpret_cast<const V*>(s + n - w));
+    std::byte* const last = d + n - w;
+    _mm_storeu_si128(reinterpret_cast<V*>(d), head);
+    const std::size_t skip = to_alignment<w>(d);
+    d += skip, s += skip, n -= skip;
+    auto* out = reinterpret_cast<V*>(d);
+    auto* in = reinterpret_cast<const V*>(s);
+    if (streaming) {
+        for (; n > 4 * w; n -= 4 * w, in += 4, out += 4) {
+            const V a = _mm_loadu_si128(in), b = _mm_loadu_si128(in + 1),
+                    c = _mm_loadu_si128(in + 2), e = _mm_loadu_si128(in + 3);
+            _mm_stream_si128(out, a), _mm_stream_si128(out + 1, b);
+            _mm_stream_si128(out + 2, c), _mm_stream_si128(out + 3, e);
+        }
+        for (; n > w; n -= w) _mm_stream_si128(out++, _mm_loadu_si128(in++));
+    } else {
+        for (; n > 4 * w; n -= 4 * w, in += 4, out += 4) {
+            const V a = _mm_loadu_si128(in), b = _mm_loadu_si128(in + 1),
+                    c = _mm_loadu_si128(in + 2), e = _mm_loadu_si128(in + 3);
+            _mm_store_si128(out, a), _mm_store_si128(out + 1, b);
+            _mm_store_si128(out + 2, c), _mm_store_si128(out + 3, e);
+        }
+        for (; n > w; n -= w) _mm_store_si128(out++, _mm_loadu_si128(in++));
+    }
+    _mm_storeu_si128(reinterpret_cast<V*>(last), tail);
+}
+
+[[gnu::target("avx2")]] void copy_avx2(std::byte* d, const std::byte* s, std::size_t n,
+                                       bool streaming) {
+    using V = __m256i;
+    constexpr std::size_t w = sizeof(V);
+    const V head = _mm256_loadu_si256(reinterpret_cast<const V*>(s));
+    const V tail = _mm256_loadu_si256(reinterpret_cast<const V*>(s + n - w));
+    std::byte* const last = d + n - w;
+    _mm256_storeu_si256(reinterpret_cast<V*>(d), head);
+    const std::size_t skip = to_alignment<w>(d);
+    d += skip, s += skip, n -= skip;
+    auto* out = reinterpret_cast<V*>(d);
+    auto* in = reinterpret_cast<const V*>(s);
+    if (streaming) {
+        for (; n > 4 * w; n -= 4 * w, in += 4, out += 4) {
+            const V a = _mm256_loadu_si256(in), b = _mm256_loadu_si256(in + 1),
+                    c = _mm256_loadu_si256(in + 2), e = _mm256_loadu_si256(in + 3);
+            _mm256_stream_si256(out, a), _mm256_stream_si256(out + 1, b);
+            _mm256_stream_si256(out + 2, c), _mm256_stream_si256(out + 3, e);
+        }
+        for (; n > w; n -= w) _mm256_stream_si256(out++, _mm256_loadu_si256(in++));
+    } else {
+        for (; n > 4 * w; n -= 4 * w, in += 4, out += 4) {
+            const V a = _mm256_loadu_si256(in), b = _mm256_loadu_si256(in + 1),
+                    c = _mm256_loadu_si256(in + 2), e = _mm256_loadu_si256(in + 3);
+            _mm256_store_si256(out, a), _mm256_store_si256(out + 1, b);
+            _mm256_store_si256(out + 2, c), _mm256_store_si256(out + 3, e);
+        }
+        for (; n > w; n -= w) _mm256_store_si256(out++, _mm256_loadu_si256(in++));
+    }
+    _mm256_storeu_si256(reinterpret_cast<V*>(last), tail);
+    _mm256_zeroupper();  // callers may run SSE code next
+}
+
+[[gnu::target("avx512f")]] void copy_avx512(std::byte* d, const std::byte* s, std::size_t n,
+                                            bool streaming) {
+    using V = __m512i;
+    constexpr std::size_t w = sizeof(V);
+    const V head = _mm512_loadu_si512(s);
+    const V tail = _mm512_loadu_si512(s + n - w);
+    std::byte* const last = d + n - w;
+    _mm512_storeu_si512(d, head);
+    const std::size_t skip = to_alignment<w>(d);
+    d += skip, s += skip, n -= skip;
+    auto* out = reinterpret_cast<V*>(d);
+    auto* in = reinterpret_cast<const V*>(s);
+    if (streaming) {
+        for (; n > 4 * w; n -= 4 * w, in += 4, out += 4) {
+            const V a = _mm512_loadu_si512(in), b = _mm512_loadu_si512(in + 1),
+                    c = _mm512_loadu_si512(in + 2), e = _mm512_loadu_si512(in + 3);
+            _mm512_stream_si512(out, a), _mm512_stream_si512(out + 1, b);
+            _mm512_stream_si512(out + 2, c), _mm512_stream_si512(out + 3, e);
+        }
+        for (; n > w; n -= w) _mm512_stream_si512(out++, _mm512_loadu_si512(in++));
+    } else {
+        for (; n > 4 * w; n -= 4 * w, in += 4, out += 4) {
+            const V a = _mm512_loadu_si512(in), b = _mm512_loadu_si512(in + 1),
+                    c = _mm512_loadu_si512(in + 2), e = _mm512_loadu_si512(in + 3);
+            _mm512_store_si512(out, a), _mm512_store_si512(out + 1, b);
+            _mm512_store_si512(out + 2, c), _mm512_store_si512(out + 3, e);
+        }
+        for (; n > w; n -= w) _mm512_store_si512(out++, _mm512_loadu_si512(in++));
+    }
+    _mm512_storeu_si512(last, tail);
+    _mm256_zeroupper();
+}
+
+CopyPath widest_supported() {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return CopyPath::avx512;
+    if (__builtin_cpu_supports("avx2")) return CopyPath::avx2;
+    return CopyPath::sse2;  // every x86-64 CPU has it
+}
+
+}  // namespace
+
+CopyPath copy_path() {
+    static const CopyPath chosen = widest_supported();
+    return chosen;
+}
+
+bool copy_path_supported(CopyPath path) {
+    __builtin_cpu_init();
+    switch (path) {
+        case CopyPath::sse2:
+            return true;
+        case CopyPath::avx2:
+            return __builtin_cpu_supports("avx2");
+        case CopyPath::avx512:
+            return __builtin_cpu_supports("avx512f");
+    }
+    return false;
+}
+
+const char* copy_path_name(CopyPath path) {
+    switch (path) {
+        case CopyPath::sse2:
+            return "sse2";
+        case CopyPath::avx2:
+            return "avx2";
+        case CopyPath::avx512:
+            return "avx512";
+    }
+    return "?";
+}
+
+void copy_via(CopyPath path, bool streaming, void* dst, const void* src,
+              std::size_t bytes) noexcept {
+    if (bytes < 64) {
+        std::memcpy(dst, src, bytes);
+        return;
+    }
+    auto* d = static_cast<std::byte*>(dst);
+    const auto* s = static_cast<const std::byte*>(src);
+    switch (path) {
+        case CopyPath::sse2:
+            return copy_sse2(d, s, bytes, streaming);
+        case CopyPath::avx2:
+            return copy_avx2(d, s, bytes, streaming);
+        case CopyPath::avx512:
+            return copy_avx512(d, s, bytes, streaming);
+    }
+}
+
+void copy_large(void* dst, const void* src, std::size_t bytes) noexcept {
+    copy_via(copy_path(), false, dst, src, bytes);
+}
+
+void copy_streaming(void* dst, const void* src, std::size_t bytes) noexcept {
+    copy_via(copy_path(), true, dst, src, bytes);
+}
+
+}  // namespace spmd::detail
