@@ -1,12 +1,15 @@
-// One copy loop per vector width. Each stores the first and the last vector unaligned,
-// and everything between with aligned stores from unaligned loads: the destination's
-// alignment, not the source's, decides whether a store splits a cache line, and split
-// stores are what makes a misaligned copy slow. The three loops are written out rather
-// than generated, because each must be compiled for its own instruction set.
+// One copy loop per vector width. A plain copy stores the first and the last vector
+// unaligned, and everything between with aligned stores from unaligned loads: then no
+// store splits a cache line, whatever the source's alignment. A streaming copy writes
+// whole 64-byte lines with non-temporal stores and the partial lines at either end with
+// ordinary ones, since a line written both ways is read into the cache for the ordinary
+// store and flushed again for the streamed one. The loops are written out per width
+// rather than generated, because each must be compiled for its own instruction set.
 #include "spmd/detail/copy.hpp"
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace spmd::detail {
@@ -20,9 +23,14 @@ std::size_t to_alignment(const std::byte* d) {
     return width - (reinterpret_cast<std::uintptr_t>(d) & (width - 1));
 }
 
-// Each loop needs bytes >= its vector width; copy_via guarantees 64.
+// Bytes before the next 64-byte line boundary at or after d (0..63).
+std::size_t to_line(const std::byte* d) {
+    return (64 - (reinterpret_cast<std::uintptr_t>(d) & 63)) & 63;
+}
 
-void copy_sse2(std::byte* d, const std::byte* s, std::size_t n, bool streaming) {
+// The plain loops need n >= their vector width; copy_via guarantees 64.
+
+void copy_sse2(std::byte* d, const std::byte* s, std::size_t n) {
     using V = __m128i;
     constexpr std::size_t w = sizeof(V);
     const V head = _mm_loadu_si128(reinterpret_cast<const V*>(s));
@@ -33,28 +41,17 @@ void copy_sse2(std::byte* d, const std::byte* s, std::size_t n, bool streaming) 
     d += skip, s += skip, n -= skip;
     auto* out = reinterpret_cast<V*>(d);
     auto* in = reinterpret_cast<const V*>(s);
-    if (streaming) {
-        for (; n > 4 * w; n -= 4 * w, in += 4, out += 4) {
-            const V a = _mm_loadu_si128(in), b = _mm_loadu_si128(in + 1),
-                    c = _mm_loadu_si128(in + 2), e = _mm_loadu_si128(in + 3);
-            _mm_stream_si128(out, a), _mm_stream_si128(out + 1, b);
-            _mm_stream_si128(out + 2, c), _mm_stream_si128(out + 3, e);
-        }
-        for (; n > w; n -= w) _mm_stream_si128(out++, _mm_loadu_si128(in++));
-    } else {
-        for (; n > 4 * w; n -= 4 * w, in += 4, out += 4) {
-            const V a = _mm_loadu_si128(in), b = _mm_loadu_si128(in + 1),
-                    c = _mm_loadu_si128(in + 2), e = _mm_loadu_si128(in + 3);
-            _mm_store_si128(out, a), _mm_store_si128(out + 1, b);
-            _mm_store_si128(out + 2, c), _mm_store_si128(out + 3, e);
-        }
-        for (; n > w; n -= w) _mm_store_si128(out++, _mm_loadu_si128(in++));
+    for (; n > 4 * w; n -= 4 * w, in += 4, out += 4) {
+        const V a = _mm_loadu_si128(in), b = _mm_loadu_si128(in + 1), c = _mm_loadu_si128(in + 2),
+                e = _mm_loadu_si128(in + 3);
+        _mm_store_si128(out, a), _mm_store_si128(out + 1, b);
+        _mm_store_si128(out + 2, c), _mm_store_si128(out + 3, e);
     }
+    for (; n > w; n -= w) _mm_store_si128(out++, _mm_loadu_si128(in++));
     _mm_storeu_si128(reinterpret_cast<V*>(last), tail);
 }
 
-[[gnu::target("avx2")]] void copy_avx2(std::byte* d, const std::byte* s, std::size_t n,
-                                       bool streaming) {
+[[gnu::target("avx2")]] void copy_avx2(std::byte* d, const std::byte* s, std::size_t n) {
     using V = __m256i;
     constexpr std::size_t w = sizeof(V);
     const V head = _mm256_loadu_si256(reinterpret_cast<const V*>(s));
@@ -65,29 +62,18 @@ void copy_sse2(std::byte* d, const std::byte* s, std::size_t n, bool streaming) 
     d += skip, s += skip, n -= skip;
     auto* out = reinterpret_cast<V*>(d);
     auto* in = reinterpret_cast<const V*>(s);
-    if (streaming) {
-        for (; n > 4 * w; n -= 4 * w, in += 4, out += 4) {
-            const V a = _mm256_loadu_si256(in), b = _mm256_loadu_si256(in + 1),
-                    c = _mm256_loadu_si256(in + 2), e = _mm256_loadu_si256(in + 3);
-            _mm256_stream_si256(out, a), _mm256_stream_si256(out + 1, b);
-            _mm256_stream_si256(out + 2, c), _mm256_stream_si256(out + 3, e);
-        }
-        for (; n > w; n -= w) _mm256_stream_si256(out++, _mm256_loadu_si256(in++));
-    } else {
-        for (; n > 4 * w; n -= 4 * w, in += 4, out += 4) {
-            const V a = _mm256_loadu_si256(in), b = _mm256_loadu_si256(in + 1),
-                    c = _mm256_loadu_si256(in + 2), e = _mm256_loadu_si256(in + 3);
-            _mm256_store_si256(out, a), _mm256_store_si256(out + 1, b);
-            _mm256_store_si256(out + 2, c), _mm256_store_si256(out + 3, e);
-        }
-        for (; n > w; n -= w) _mm256_store_si256(out++, _mm256_loadu_si256(in++));
+    for (; n > 4 * w; n -= 4 * w, in += 4, out += 4) {
+        const V a = _mm256_loadu_si256(in), b = _mm256_loadu_si256(in + 1),
+                c = _mm256_loadu_si256(in + 2), e = _mm256_loadu_si256(in + 3);
+        _mm256_store_si256(out, a), _mm256_store_si256(out + 1, b);
+        _mm256_store_si256(out + 2, c), _mm256_store_si256(out + 3, e);
     }
+    for (; n > w; n -= w) _mm256_store_si256(out++, _mm256_loadu_si256(in++));
     _mm256_storeu_si256(reinterpret_cast<V*>(last), tail);
     _mm256_zeroupper();  // callers may run SSE code next
 }
 
-[[gnu::target("avx512f")]] void copy_avx512(std::byte* d, const std::byte* s, std::size_t n,
-                                            bool streaming) {
+[[gnu::target("avx512f")]] void copy_avx512(std::byte* d, const std::byte* s, std::size_t n) {
     using V = __m512i;
     constexpr std::size_t w = sizeof(V);
     const V head = _mm512_loadu_si512(s);
@@ -98,24 +84,53 @@ void copy_sse2(std::byte* d, const std::byte* s, std::size_t n, bool streaming) 
     d += skip, s += skip, n -= skip;
     auto* out = reinterpret_cast<V*>(d);
     auto* in = reinterpret_cast<const V*>(s);
-    if (streaming) {
-        for (; n > 4 * w; n -= 4 * w, in += 4, out += 4) {
-            const V a = _mm512_loadu_si512(in), b = _mm512_loadu_si512(in + 1),
-                    c = _mm512_loadu_si512(in + 2), e = _mm512_loadu_si512(in + 3);
-            _mm512_stream_si512(out, a), _mm512_stream_si512(out + 1, b);
-            _mm512_stream_si512(out + 2, c), _mm512_stream_si512(out + 3, e);
-        }
-        for (; n > w; n -= w) _mm512_stream_si512(out++, _mm512_loadu_si512(in++));
-    } else {
-        for (; n > 4 * w; n -= 4 * w, in += 4, out += 4) {
-            const V a = _mm512_loadu_si512(in), b = _mm512_loadu_si512(in + 1),
-                    c = _mm512_loadu_si512(in + 2), e = _mm512_loadu_si512(in + 3);
-            _mm512_store_si512(out, a), _mm512_store_si512(out + 1, b);
-            _mm512_store_si512(out + 2, c), _mm512_store_si512(out + 3, e);
-        }
-        for (; n > w; n -= w) _mm512_store_si512(out++, _mm512_loadu_si512(in++));
+    for (; n > 4 * w; n -= 4 * w, in += 4, out += 4) {
+        const V a = _mm512_loadu_si512(in), b = _mm512_loadu_si512(in + 1),
+                c = _mm512_loadu_si512(in + 2), e = _mm512_loadu_si512(in + 3);
+        _mm512_store_si512(out, a), _mm512_store_si512(out + 1, b);
+        _mm512_store_si512(out + 2, c), _mm512_store_si512(out + 3, e);
     }
+    for (; n > w; n -= w) _mm512_store_si512(out++, _mm512_loadu_si512(in++));
     _mm512_storeu_si512(last, tail);
+    _mm256_zeroupper();
+}
+
+void stream_sse2(std::byte* d, const std::byte* s, std::size_t n) {
+    const std::size_t head = std::min(n, to_line(d));
+    std::memcpy(d, s, head);
+    d += head, s += head, n -= head;
+    for (; n >= 64; n -= 64, d += 64, s += 64) {
+        auto* out = reinterpret_cast<__m128i*>(d);
+        auto* in = reinterpret_cast<const __m128i*>(s);
+        const __m128i a = _mm_loadu_si128(in), b = _mm_loadu_si128(in + 1),
+                      c = _mm_loadu_si128(in + 2), e = _mm_loadu_si128(in + 3);
+        _mm_stream_si128(out, a), _mm_stream_si128(out + 1, b);
+        _mm_stream_si128(out + 2, c), _mm_stream_si128(out + 3, e);
+    }
+    std::memcpy(d, s, n);
+}
+
+[[gnu::target("avx2")]] void stream_avx2(std::byte* d, const std::byte* s, std::size_t n) {
+    const std::size_t head = std::min(n, to_line(d));
+    std::memcpy(d, s, head);
+    d += head, s += head, n -= head;
+    for (; n >= 64; n -= 64, d += 64, s += 64) {
+        auto* out = reinterpret_cast<__m256i*>(d);
+        auto* in = reinterpret_cast<const __m256i*>(s);
+        const __m256i a = _mm256_loadu_si256(in), b = _mm256_loadu_si256(in + 1);
+        _mm256_stream_si256(out, a), _mm256_stream_si256(out + 1, b);
+    }
+    std::memcpy(d, s, n);
+    _mm256_zeroupper();
+}
+
+[[gnu::target("avx512f")]] void stream_avx512(std::byte* d, const std::byte* s, std::size_t n) {
+    const std::size_t head = std::min(n, to_line(d));
+    std::memcpy(d, s, head);
+    d += head, s += head, n -= head;
+    for (; n >= 64; n -= 64, d += 64, s += 64)
+        _mm512_stream_si512(reinterpret_cast<__m512i*>(d), _mm512_loadu_si512(s));
+    std::memcpy(d, s, n);
     _mm256_zeroupper();
 }
 
@@ -168,11 +183,11 @@ void copy_via(CopyPath path, bool streaming, void* dst, const void* src,
     const auto* s = static_cast<const std::byte*>(src);
     switch (path) {
         case CopyPath::sse2:
-            return copy_sse2(d, s, bytes, streaming);
+            return streaming ? stream_sse2(d, s, bytes) : copy_sse2(d, s, bytes);
         case CopyPath::avx2:
-            return copy_avx2(d, s, bytes, streaming);
+            return streaming ? stream_avx2(d, s, bytes) : copy_avx2(d, s, bytes);
         case CopyPath::avx512:
-            return copy_avx512(d, s, bytes, streaming);
+            return streaming ? stream_avx512(d, s, bytes) : copy_avx512(d, s, bytes);
     }
 }
 
