@@ -48,6 +48,8 @@ double parse_seconds(const std::string& flag, const std::string& text, bool allo
 
 // Finds the program as execvp would, so that a bad one is refused before anything starts.
 std::string resolve_program(const std::string& program) {
+    // An empty name would otherwise resolve to the current directory, "is a directory".
+    if (program.empty()) throw UsageError("the program name is empty ('')");
     auto check = [&](const std::string& path) -> std::string {
         struct stat st {};
         if (stat(path.c_str(), &st) != 0) return "";

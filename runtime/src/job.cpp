@@ -11,14 +11,22 @@ namespace spmd::detail {
 
 namespace {
 constexpr std::uint64_t job_magic = 0x73706d646a6f6231ULL;  // "spmdjob1"
-constexpr std::uint32_t job_version = 1;
+constexpr std::uint32_t job_version = 2;
 
 std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
 std::size_t reports_offset() { return round_up(sizeof(JobHeader), 64); }
 std::size_t flags_offset(int size) { return reports_offset() + sizeof(RankReport) * size; }
+// The pair rings' names: a flag per sender (it made a ring), then a key per pair.
+std::size_t ring_flags_offset(int size) {
+    return round_up(flags_offset(size) +
+                        sizeof(BarrierFlag) * size * std::max(1, JobSegment::barrier_rounds(size)),
+                    64);
+}
+std::size_t ring_keys_offset(int size) {
+    return round_up(ring_flags_offset(size) + sizeof(std::atomic<std::uint32_t>) * size, 64);
+}
 std::size_t inboxes_offset(int size) {
-    return round_up(flags_offset(size) + sizeof(BarrierFlag) * size *
-                        std::max(1, JobSegment::barrier_rounds(size)),
+    return round_up(ring_keys_offset(size) + sizeof(std::atomic<std::uint64_t>) * size * size,
                     4096);
 }
 std::size_t scratch_offset(int size) {
@@ -119,6 +127,54 @@ void JobSegment::record_failure(int rank, FailureKind kind, const std::string& m
     slot.kind.store(static_cast<std::uint32_t>(kind), std::memory_order_release);
 }
 
-void JobSegment::remove_names() const { remove_segments_with_prefix(name_); }
+std::atomic<std::uint64_t>& JobSegment::ring_key(int sender, int receiver) const {
+    auto* base = static_cast<char*>(mapping_->address()) + ring_keys_offset(size());
+    return reinterpret_cast<std::atomic<std::uint64_t>*>(base)[sender * size() + receiver];
+}
+
+std::atomic<std::uint32_t>& JobSegment::has_rings(int sender) const {
+    auto* base = static_cast<char*>(mapping_->address()) + ring_flags_offset(size());
+    return reinterpret_cast<std::atomic<std::uint32_t>*>(base)[sender];
+}
+
+std::string JobSegment::name_new_shared() {
+    const std::uint64_t key = new_segment_key();
+    header().shared_key.store(key, std::memory_order_release);
+    return segment_name(name_, key);
+}
+
+std::string JobSegment::shared_segment_name() const {
+    return segment_name(name_, header().shared_key.load(std::memory_order_acquire));
+}
+
+void JobSegment::forget_shared() { header().shared_key.store(0, std::memory_order_release); }
+
+std::string JobSegment::name_new_ring(int sender, int receiver) {
+    const std::uint64_t key = new_segment_key();
+    has_rings(sender).store(1, std::memory_order_relaxed);
+    ring_key(sender, receiver).store(key, std::memory_order_release);
+    return segment_name(name_, key);
+}
+
+std::string JobSegment::ring_name(int sender, int receiver) const {
+    return segment_name(name_, ring_key(sender, receiver).load(std::memory_order_acquire));
+}
+
+void JobSegment::forget_ring(int sender, int receiver) {
+    ring_key(sender, receiver).store(0, std::memory_order_release);
+}
+
+void JobSegment::remove_names() const {
+    if (const std::uint64_t key = header().shared_key.load(std::memory_order_acquire))
+        remove_segment(segment_name(name_, key));
+    for (int sender = 0; sender < size(); ++sender) {
+        if (!has_rings(sender).load(std::memory_order_acquire)) continue;
+        for (int receiver = 0; receiver < size(); ++receiver)
+            if (const std::uint64_t key =
+                    ring_key(sender, receiver).load(std::memory_order_acquire))
+                remove_segment(segment_name(name_, key));
+    }
+    remove_segment(name_);
+}
 
 }  // namespace spmd::detail

@@ -75,9 +75,7 @@ Messenger::PairRing& Messenger::outgoing(int dest) {
     auto& ring = out_rings_[dest];
     if (!ring) {
         ring = std::make_unique<PairRing>();
-        ring->mapping = create_segment(job_.name() + ".pair." + std::to_string(rank_) + "." +
-                                           std::to_string(dest),
-                                       ring_bytes);
+        ring->mapping = create_segment(job_.name_new_ring(rank_, dest), ring_bytes);
     }
     return *ring;
 }
@@ -85,11 +83,12 @@ Messenger::PairRing& Messenger::outgoing(int dest) {
 Messenger::PairRing& Messenger::incoming(int source) {
     auto& ring = in_rings_[source];
     if (!ring) {
-        const std::string name =
-            job_.name() + ".pair." + std::to_string(source) + "." + std::to_string(rank_);
+        // Named before the envelope that announced it was sent.
+        const std::string name = job_.ring_name(source, rank_);
         ring = std::make_unique<PairRing>();
         ring->mapping = open_segment(name);
         remove_segment(name);  // both sides map it now
+        job_.forget_ring(source, rank_);
     }
     return *ring;
 }

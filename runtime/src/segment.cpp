@@ -8,6 +8,7 @@
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -37,6 +38,9 @@ unsigned long long start_time_of(long pid) {
     return 0;
 }
 
+// "spmd-<pid>-<start>-" of a name: the process that owns the job.
+std::string owner_part(const std::string& name) { return name.substr(0, name.rfind('-') + 1); }
+
 class BoostMapping final : public Mapping {
 public:
     explicit BoostMapping(bip::mapped_region region) : region_(std::move(region)) {}
@@ -49,14 +53,25 @@ private:
 
 }  // namespace
 
+std::uint64_t new_segment_key() {
+    std::uint64_t key = 0;
+    while (key == 0)  // 0 marks "no segment" where keys are recorded
+        if (getrandom(&key, sizeof key, 0) != sizeof key)
+            throw Error(std::string("cannot draw a random segment name: ") + std::strerror(errno));
+    return key;
+}
+
 std::string new_segment_name() {
-    unsigned long long random = 0;
-    if (getrandom(&random, sizeof random, 0) != sizeof random)
-        throw Error(std::string("cannot draw a random segment name: ") + std::strerror(errno));
     char name[96];
     std::snprintf(name, sizeof name, "%s%ld-%llu-%016llx", name_prefix, long(getpid()),
-                  start_time_of(getpid()), random);
+                  start_time_of(getpid()), (unsigned long long)new_segment_key());
     return name;
+}
+
+std::string segment_name(const std::string& job_name, std::uint64_t key) {
+    char random[24];
+    std::snprintf(random, sizeof random, "%016llx", (unsigned long long)key);
+    return owner_part(job_name) + random;
 }
 
 std::shared_ptr<Mapping> create_segment(const std::string& name, std::size_t bytes) {
@@ -114,10 +129,9 @@ int remove_matching(Predicate&& matches) {
 }
 }  // namespace
 
-int remove_segments_with_prefix(const std::string& prefix) {
-    return remove_matching([&](const std::string& name) {
-        return name == prefix || name.rfind(prefix + ".", 0) == 0;
-    });
+int remove_segments_of_owner(const std::string& job_name) {
+    const std::string owner = owner_part(job_name);
+    return remove_matching([&](const std::string& name) { return name.rfind(owner, 0) == 0; });
 }
 
 int sweep_stale_segments() {

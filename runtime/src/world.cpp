@@ -169,10 +169,11 @@ std::pair<std::shared_ptr<void>, void*> World::shared_bytes(std::string_view nam
         throw Error("shared array '" + std::string(name) + "' of " + std::to_string(count) +
                     " elements is too large");
     const std::size_t bytes = count * elem_size;
-    const std::string segment = job_->name() + "." + std::to_string(shared_count_++);
     auto& header = job_->header();
     std::shared_ptr<detail::Mapping> mapping;
+    std::string segment;
     if (rank_ == 0) {
+        segment = job_->name_new_shared();
         mapping = detail::create_segment(segment, bytes);
         const std::size_t n = std::min(name.size(), sizeof header.shared_name - 1);
         std::memcpy(header.shared_name, name.data(), n);
@@ -189,10 +190,13 @@ std::pair<std::shared_ptr<void>, void*> World::shared_bytes(std::string_view nam
                         " does not match rank 0's shared(\"" + published + "\", " +
                         std::to_string(header.shared_bytes) +
                         " bytes): collective calls must come in the same order on every rank");
-        mapping = detail::open_segment(segment);
+        mapping = detail::open_segment(job_->shared_segment_name());
     }
     if (size_ > 1) barrier();  // everyone maps it: the name is no longer needed
-    if (rank_ == 0) detail::remove_segment(segment);
+    if (rank_ == 0) {
+        detail::remove_segment(segment);
+        job_->forget_shared();
+    }
     void* address = mapping->address();
     return {std::move(mapping), address};
 }

@@ -164,7 +164,7 @@ TEST_CASE("bad input: one line, exit 2, nothing started") {
     const std::string program = "sh -c 'touch " + marker + "'";
     for (const std::string& args : std::vector<std::string>{"-n 0 " + program, "-n -3 " + program, "-n abc " + program, "-n 5000 " + program,
           "--bogus -n 2 " + program, "-n 2", "-n", "-n 2 ./no-such-program",
-          "-n 2 /etc/passwd", "-n 2 /tmp", "--timeout -1 " + program, "-n 2 no_such_cmd_xyz"}) {
+          "-n 2 /etc/passwd", "-n 2 /tmp", "--timeout -1 " + program, "-n 2 no_such_cmd_xyz", "-n 2 ''"}) {
         INFO("mprun " << args);
         auto r = job(args);
         CHECK(r.code == 2);
@@ -176,6 +176,7 @@ TEST_CASE("bad input: one line, exit 2, nothing started") {
     CHECK_THAT(job("-n 2 /etc/passwd").err, Contains("not executable"));
     CHECK_THAT(job("-n 2 no_such_cmd_xyz").err, Contains("not found in PATH"));
     CHECK_THAT(job("--bogus true").err, Contains("bogus"));
+    CHECK(job("-n 2 ''").err == "mprun: the program name is empty ('')\n");
 }
 
 TEST_CASE("--help and --version") {

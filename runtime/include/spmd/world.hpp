@@ -245,7 +245,6 @@ private:
     int rank_ = 0;
     int size_ = 1;
     std::uint32_t barrier_epoch_ = 0;
-    std::uint32_t shared_count_ = 0;
     std::uint32_t schedule_count_ = 0;
     std::uint64_t collective_count_ = 0;
     std::unique_ptr<detail::Messenger> messenger_;

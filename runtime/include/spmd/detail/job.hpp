@@ -76,6 +76,7 @@ struct JobHeader {
     // Rank 0 publishes the arguments of a collective shared() here for the others to check.
     alignas(64) char shared_name[128] = {};
     std::uint64_t shared_bytes = 0;
+    std::atomic<std::uint64_t> shared_key{0};  // its segment's random key (0: none now)
 };
 
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free &&
@@ -109,12 +110,25 @@ public:
     void set_abort();
     // Records why `rank` fails, for the launcher's report (first report wins).
     void record_failure(int rank, FailureKind kind, const std::string& message);
+    // The job's other segments get random names from their creators, recorded here
+    // before they are created, so that peers find them and remove_names() finds all.
+    // A collective shared array (rank 0 names it, the others read the name):
+    std::string name_new_shared();
+    std::string shared_segment_name() const;
+    void forget_shared();  // its name is removed
+    // The pair ring from `sender` to `receiver` (the sender names it):
+    std::string name_new_ring(int sender, int receiver);
+    std::string ring_name(int sender, int receiver) const;
+    void forget_ring(int sender, int receiver);  // its name is removed
+
     // Removes the control segment's name and every segment of the job.
     void remove_names() const;
 
 private:
     JobSegment(std::string name, std::shared_ptr<Mapping> mapping);
     static std::size_t layout_bytes(int size);
+    std::atomic<std::uint64_t>& ring_key(int sender, int receiver) const;
+    std::atomic<std::uint32_t>& has_rings(int sender) const;
     std::string name_;
     std::shared_ptr<Mapping> mapping_;
 };
