@@ -4,8 +4,14 @@
 //                       wait in a barrier that can only end by the job's abort
 //   lines K LEN         print K lines of LEN characters, each written in small pieces
 //   env                 print "rank size" as World sees them
+//   hold FILE           (2 ranks) rank 0 leaves a pair ring and a shared array in /dev/shm
+//                       and waits for rank 1, which waits for FILE to exist; then both
+//                       make another of each and check every value ("ok" from rank 0)
 #include <spmd/world.hpp>
 #include <unistd.h>
+
+#include <numeric>
+#include <vector>
 
 #include <csignal>
 #include <cstdio>
@@ -38,6 +44,29 @@ int main(int argc, char** argv) {
             for (std::size_t at = 0; at < line.size(); at += 7)  // torn writes on purpose
                 if (write(1, line.data() + at, std::min<std::size_t>(7, line.size() - at)) < 0)
                     return 1;
+    } else if (mode == "hold") {
+        // Large enough to go through a pair ring, small enough to fit in it unreceived.
+        std::vector<int> sent(25000), got(25000);
+        std::iota(sent.begin(), sent.end(), 7);
+        if (world.rank() == 0) {
+            world.send(1, 0, sent);
+        } else {
+            while (access(argv[2], F_OK) != 0) usleep(10000);
+        }
+        auto first = world.shared<int>("first", 16);  // rank 0 waits here for rank 1
+        auto second = world.shared<int>("second", 16);
+        second[std::size_t(world.rank())] = world.rank() + 40;
+        const int peer = 1 - world.rank();
+        world.send(peer, 1, sent);
+        world.recv(peer, 1, got);
+        if (got != sent) return 3;
+        if (world.rank() == 1) {
+            world.recv(0, 0, got);
+            if (got != sent) return 4;
+        }
+        world.barrier();
+        if (second[0] != 40 || second[1] != 41 || first.size() != 16) return 5;
+        if (world.rank() == 0) std::printf("ok\n");
     } else if (mode == "env") {
         std::printf("%d %d\n", world.rank(), world.size());
     } else {
