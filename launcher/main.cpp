@@ -25,10 +25,19 @@ namespace {
 
 using spmd::detail::Supervisor;
 
+// While a job runs, mprun's messages queue behind the ranks' output: never blocking.
+mprun::OutputRouter* active_output = nullptr;
+
 void say(const std::string& line) {
     const std::string text = "mprun: " + line + "\n";
+    if (active_output) return active_output->message(text);
     [[maybe_unused]] auto ignored = write(2, text.data(), text.size());
 }
+
+struct ActiveOutput {
+    explicit ActiveOutput(mprun::OutputRouter& output) { active_output = &output; }
+    ~ActiveOutput() { active_output = nullptr; }
+};
 
 // Enough descriptors for 2 pipes and a pidfd per rank; ranks get the old limit back.
 rlimit raise_fd_limit() {
@@ -98,6 +107,7 @@ int run_job(const mprun::Options& options) {
     const spmd::detail::RemoveNamesAtExit remove_names{*job};
 
     mprun::OutputRouter output(options.tag_output, options.output_dir, size);
+    const ActiveOutput messages_through{output};
     Supervisor supervisor(job, options.grace_seconds);
     int exit_code = 0;
     supervisor.on_failure = [&](const spmd::detail::Failure& failure) {
@@ -142,7 +152,7 @@ int run_job(const mprun::Options& options) {
         output.after_spawn(rank, supervisor);
     }
     supervisor.run();
-    output.drain();
+    output.finish(options.grace_seconds, signals);
     return exit_code;
 }
 

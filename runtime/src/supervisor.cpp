@@ -77,8 +77,8 @@ pid_t Supervisor::spawn(int rank, const std::function<void()>& body) {
     return pid;
 }
 
-void Supervisor::watch(int fd, std::function<void()> on_ready) {
-    watches_.push_back({fd, std::move(on_ready)});
+void Supervisor::watch(int fd, std::function<void()> on_ready, short events) {
+    watches_.push_back({fd, std::move(on_ready), events});
 }
 
 void Supervisor::unwatch(int fd) {
@@ -174,7 +174,7 @@ void Supervisor::run() {
         for (const Child& child : children_)
             if (child.pidfd >= 0) fds.push_back({child.pidfd, POLLIN, 0});
         const std::size_t first_watch = fds.size();
-        for (const Watch& w : watches_) fds.push_back({w.fd, POLLIN, 0});
+        for (const Watch& w : watches_) fds.push_back({w.fd, w.events, 0});
 
         long deadline = -1;
         for (long d : {term_deadline_, kill_deadline_, user_deadline_})

@@ -4,6 +4,7 @@
 // the grace period. Once all ranks are reaped, their process groups are killed too, so
 // nothing a rank started outlives the job.
 #pragma once
+#include <poll.h>
 #include <signal.h>
 #include <sys/types.h>
 
@@ -40,8 +41,9 @@ public:
     // must not return (exec or _exit).
     pid_t spawn(int rank, const std::function<void()>& body);
 
-    // Extra work for run()'s poll loop: fd readable or hung up; a deadline reached.
-    void watch(int fd, std::function<void()> on_ready);
+    // Extra work for run()'s poll loop: fd ready for `events` (readable by default) or
+    // hung up; a deadline reached.
+    void watch(int fd, std::function<void()> on_ready, short events = POLLIN);
     void unwatch(int fd);
     void at_deadline(long monotonic_ns, std::function<void()> on_expiry);
 
@@ -68,6 +70,7 @@ private:
     struct Watch {
         int fd;
         std::function<void()> on_ready;
+        short events;
     };
     void reap(Child& child);
     Failure describe_failure(int rank, const siginfo_t& info) const;
