@@ -18,12 +18,8 @@ namespace {
 
 constexpr pid_t dismissed = 0;
 
-[[noreturn]] void watch(int pipe, int ready, const std::string& job_name) {
-    // A session of its own: a kill of mprun's process group (`timeout -s KILL`, `kill -9
-    // -PGID`) and the terminal's signals do not reach it. Still mprun's child, so mprun
-    // reaps it; if mprun dies, the reaper of orphans does.
-    setsid();
-    close(ready);  // mprun waits for this, so no group kill can come before setsid
+[[noreturn]] void watch(int pipe, const std::string& job_name) {
+    setpgid(0, 0);  // mprun does it too; whichever comes first
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) signal(sig, SIG_IGN);
     sigset_t none;
     sigemptyset(&none);
@@ -51,32 +47,25 @@ constexpr pid_t dismissed = 0;
 }  // namespace
 
 Watchdog::Watchdog(const std::string& job_name) {
-    int fds[2], ready[2];
+    int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         throw spmd::Error(std::string("cannot start the watchdog: pipe: ") + std::strerror(errno));
-    if (pipe2(ready, O_CLOEXEC) != 0) {
-        close(fds[0]);
-        close(fds[1]);
-        throw spmd::Error(std::string("cannot start the watchdog: pipe: ") + std::strerror(errno));
-    }
     pid_ = fork();
     if (pid_ < 0) {
-        for (int fd : {fds[0], fds[1], ready[0], ready[1]}) close(fd);
+        close(fds[0]);
+        close(fds[1]);
         throw spmd::Error(std::string("cannot start the watchdog: fork: ") + std::strerror(errno));
     }
     if (pid_ == 0) {
         close(fds[1]);
-        close(ready[0]);
-        watch(fds[0], ready[1], job_name);
+        watch(fds[0], job_name);
     }
+    // A process group of its own before anything else happens: a kill of mprun's group
+    // (`timeout -s KILL`, `kill -9 -PGID`, Ctrl-C) does not reach it. It stays mprun's
+    // child, so mprun reaps it; if mprun dies, the reaper of orphans does.
+    setpgid(pid_, pid_);
     close(fds[0]);
-    close(ready[1]);
     pipe_ = fds[1];
-    // EOF once the watchdog is in its own session (or gone).
-    char none;
-    while (read(ready[0], &none, 1) < 0 && errno == EINTR) {
-    }
-    close(ready[0]);
 }
 
 Watchdog::~Watchdog() { dismiss(); }

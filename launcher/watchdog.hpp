@@ -1,5 +1,5 @@
 // The watchdog covers the one exit mprun cannot clean up after itself: SIGKILL, of mprun
-// alone or of its whole process group. It is a tiny child in a session of its own that
+// alone or of its whole process group. It is a tiny child in a process group of its own that
 // blocks reading a pipe from mprun; mprun sends it each rank's pid. If the pipe closes
 // before mprun dismisses it, mprun died: the watchdog kills the ranks' process groups
 // (the ranks themselves die by PR_SET_PDEATHSIG, their children do not) and removes
