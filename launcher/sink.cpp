@@ -14,7 +14,10 @@ namespace mprun {
 
 OutputSink::OutputSink(int fd) : fd_(fd), most_per_write_(std::numeric_limits<std::size_t>::max()) {
     struct stat st {};
-    if (fstat(fd, &st) != 0) return;
+    if (fstat(fd, &st) != 0) {  // closed (mprun 2>&-): nothing can be written there
+        broken_ = true;
+        return;
+    }
     if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
         // O_NONBLOCK on the inherited descriptor would leak to everyone who shares it (the
         // shell, the next command of a pipeline): open the same pipe or terminal anew.
@@ -57,7 +60,8 @@ long OutputSink::write_some(const char* data, std::size_t n) {
             pollfd ready{fd_, POLLOUT, 0};
             if (poll(&ready, 1, 0) == 1 && (ready.revents & POLLOUT))
                 return write(fd_, data, std::min(n, most_per_write_));
-            if (ready.revents & (POLLERR | POLLHUP)) return write(fd_, data, 1);  // EPIPE
+            if (ready.revents & (POLLERR | POLLHUP | POLLNVAL))
+                return write(fd_, data, 1);  // fails with the reason (EPIPE, EBADF)
             errno = EAGAIN;
             return -1;
         }

@@ -161,7 +161,7 @@ TEST_CASE("a slow reader gets every line, whole and tagged") {
     char buffer[4096];
     for (ssize_t n; (n = read(s.reader, buffer, sizeof buffer)) > 0;) {
         text.append(buffer, std::size_t(n));
-        usleep(200);  // slower than the ranks write: mprun's buffers fill up
+        usleep(2000);  // slower than the ranks write: mprun's buffers fill up
     }
     CHECK(exit_code(s.pid) == 0);
     CHECK(finish_err(s).empty());
