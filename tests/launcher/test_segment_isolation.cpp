@@ -160,6 +160,32 @@ TEST_CASE("every segment of a job has its own random name, mode 0600") {
     CHECK(test::nothing_left_of(pid));
 }
 
+TEST_CASE("a job stopped while its ranks hold rings and shared arrays removes them all") {
+    SECTION("--timeout") {
+        // Rank 1 waits for a file that never comes.
+        const pid_t pid = test::start(mprun + " -n 2 --timeout 1 --grace 0.2 " + rank_program +
+                                      " hold never.there");
+        for (int i = 0; i < 1000 && segment_names_of(pid).size() < 3; ++i) usleep(10000);
+        CHECK(segment_names_of(pid).size() == 3);
+        auto r = test::finish(pid);
+        CHECK(r.code == 124);
+        CHECK(test::segments_of(pid) == 0);  // at once: mprun removed them before exiting
+        CHECK(test::nothing_left_of(pid));
+    }
+    SECTION("SIGKILL of mprun alone: the watchdog removes them") {
+        const pid_t pid = test::start(mprun + " -n 2 " + rank_program + " hold never.there");
+        for (int i = 0; i < 1000 && segment_names_of(pid).size() < 3; ++i) usleep(10000);
+        REQUIRE(segment_names_of(pid).size() == 3);
+        const pid_t watchdog = watchdog_of(pid);
+        REQUIRE(watchdog > 0);
+        kill(pid, SIGKILL);
+        test::finish(pid);
+        CHECK(gone(watchdog));
+        CHECK(test::segments_of(pid) == 0);
+        CHECK(test::nothing_left_of(pid));
+    }
+}
+
 TEST_CASE("SIGKILL of mprun's whole process group leaves no segment and no process") {
     SECTION("kill -9 -PGID, with the job's segments in use") {
         const std::string go = "go.group";
