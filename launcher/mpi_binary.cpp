@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -75,7 +76,9 @@ std::vector<std::string> needed_of(const File& file) {
         if (s.p_type != PT_DYNAMIC) continue;
         std::vector<std::uint64_t> name_offsets;
         std::optional<std::uint64_t> strtab;
-        for (std::uint64_t at = 0; at + sizeof(Dyn) <= s.p_filesz; at += sizeof(Dyn)) {
+        // Real dynamic sections hold a few dozen entries; the cap bounds a hostile file.
+        const std::uint64_t most = std::min<std::uint64_t>(s.p_filesz, 4096 * sizeof(Dyn));
+        for (std::uint64_t at = 0; at + sizeof(Dyn) <= most; at += sizeof(Dyn)) {
             const auto entry = file.read<Dyn>(s.p_offset + at);
             if (!entry || entry->d_tag == DT_NULL) break;
             if (entry->d_tag == DT_NEEDED) name_offsets.push_back(entry->d_un.d_val);
@@ -109,7 +112,7 @@ std::string mpi_of_library(const std::string& soname) {
         return "MPICH";
     // OpenMPI's ABI is libmpi.so.40 since 3.0 (libmpi.so.1x and .20 before); MPICH since
     // 3.1 and Intel MPI both ship libmpi.so.12.
-    if (starts("libmpi.so.12")) return "MPICH or Intel MPI";
+    if (starts("libmpi.so.12") || starts("libmpifort.so")) return "MPICH or Intel MPI";
     if (starts("libmpi.so") || starts("libmpi_cxx.so") || starts("libmpi_mpifh.so"))
         return "OpenMPI";
     return "";
