@@ -1,11 +1,34 @@
 #!/usr/bin/env bash
 # Sets up, builds, and optionally runs the demo or the tests. Idempotent: installs only
 # the Debian packages that are missing, and rebuilds only what changed.
-#   ./setup.sh          install what is missing, configure and build (build/bin/)
-#   ./setup.sh demo     ... then run the demo
-#   ./setup.sh test     ... then run every test
+#   ./setup.sh          install what is missing, configure and build everything (build/bin/)
+#   ./setup.sh demo     ... only what the demo needs, then run the demo
+#   ./setup.sh test     ... the tests and what they run, then run every test
+# One line per step; the compiler's output goes to build/setup.log, shown on failure.
 set -euo pipefail
 cd "$(dirname "$0")"
+
+action=${1:-}
+case "$action" in
+  demo | test | "") ;;
+  *) echo "setup: unknown action '$action' (expected demo or test)" >&2; exit 2 ;;
+esac
+
+mkdir -p build
+log=$PWD/build/setup.log
+: >"$log"
+started=$SECONDS
+step() { printf 'setup: %-58s' "$1"; step_started=$SECONDS; }
+done_step() { echo "done ($((SECONDS - step_started)) s)"; }
+# Runs a step's command with its output in the log; on failure, says where to look.
+quietly() {
+  if ! "$@" >>"$log" 2>&1; then
+    echo "FAILED"
+    echo "setup: '$*' failed; its last lines (full log: $log):" >&2
+    tail -n 25 "$log" >&2
+    exit 1
+  fi
+}
 
 packages=(g++ cmake make pkg-config libboost-dev libboost-program-options-dev
           libfftw3-dev libnanoflann-dev catch2)
@@ -14,26 +37,41 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
+  step "installing ${#missing[@]} Debian package(s)"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  quietly $sudo apt-get update -qq
+  quietly env DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  done_step
 fi
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON >/dev/null
-cmake --build build -j2
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+step "configuring build/"
+quietly cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON "${launcher[@]}"
+done_step
 
-case "${1:-}" in
+case "$action" in
   demo)
-    run() { echo "+ $*"; "$@"; }
+    step "building mprun, hello_barrier, knn, rbf, chirp"
+    quietly cmake --build build -j2 --target mprun hello_barrier knn rbf chirp
+    done_step
+    echo "setup: ready in $((SECONDS - started)) s; the demo:"
+    run() { echo; echo "\$ $*"; "$@"; }
     run build/bin/mprun -n 4 build/bin/hello_barrier
     run build/bin/mprun -n 2 build/bin/knn --random 100000,8,20000 --seed 1 -k 5
     run build/bin/mprun -n 2 build/bin/rbf --random 6000,3 --seed 1
     run build/bin/mprun -n 2 build/bin/chirp --signal-mc 0.95,1.2,1.37,1.6
     ;;
   test)
+    step "building the tests and the programs they run"
+    quietly cmake --build build -j2 --target spmd_tests
+    done_step
+    echo "setup: running every test"
     ctest --test-dir build --output-on-failure -j2
     ;;
-  "") ;;
-  *) echo "setup: unknown action '$1' (expected demo or test)" >&2; exit 2 ;;
+  "")
+    step "building everything (mprun, kernels, examples, tests, benchmarks)"
+    quietly cmake --build build -j2
+    done_step
+    ;;
 esac

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <string>
 
+#include "binding.hpp"
 #include "options.hpp"
 #include "output.hpp"
 #include "spmd/detail/job.hpp"
@@ -142,13 +143,18 @@ int run_job(const mprun::Options& options) {
             supervisor.stop();
         });
 
+    const std::vector<int> cores = mprun::allowed_cores();
+    const std::vector<int> binding = mprun::plan_bindings(options.bind_to_core, size, cores);
     for (int rank = 0; rank < size; ++rank) {
         output.before_spawn(rank);
         const pid_t pid = supervisor.spawn(rank, [&] {
             output.in_child(rank);
+            mprun::bind_or_exit(rank, binding[std::size_t(rank)]);
             exec_rank(options, rank, size, job_name, fd_limit);
         });
         watchdog.guard(pid);
+        if (options.report_bindings)
+            say(mprun::describe_binding(rank, pid, binding[std::size_t(rank)], cores));
         output.after_spawn(rank, supervisor);
     }
     supervisor.run();

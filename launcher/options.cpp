@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
 
+#include "mpi_binary.hpp"
 #include "spmd/detail/job.hpp"
 #include "spmd/error.hpp"
 
@@ -20,8 +22,9 @@ using spmd::UsageError;
 namespace {
 
 bool takes_value(const std::string& word) {
-    for (const char* name : {"-n", "-np", "--np", "-x", "--output-filename", "--timeout",
-                             "--grace"})
+    for (const char* name :
+         {"-n", "-np", "--np", "-x", "--output-filename", "--timeout", "--grace", "--bind-to",
+          "--map-by", "-H", "--host", "--hostfile", "--machinefile"})
         if (word == name) return true;
     return false;
 }
@@ -40,8 +43,7 @@ double parse_seconds(const std::string& flag, const std::string& text, bool allo
     char* end = nullptr;
     errno = 0;
     const double value = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end || errno || !(value > 0 || (allow_zero && value == 0)) ||
-        value > 1e9)
+    if (text.empty() || *end || errno || !(value > 0 || (allow_zero && value == 0)) || value > 1e9)
         throw UsageError(flag + " expects a positive number of seconds, not '" + text + "'");
     return value;
 }
@@ -74,21 +76,44 @@ std::string resolve_program(const std::string& program) {
         if (colon == std::string::npos) break;
         start = colon + 1;
     }
-    throw UsageError("cannot run '" + program + "': not found in PATH");
+    // mpirun also runs a program of the current directory that PATH does not list.
+    if (auto found = check("./" + program); !found.empty()) return found;
+    throw UsageError("cannot run '" + program + "': not found in PATH or the current directory");
+}
+
+// mpirun's spellings that name a policy: what mprun does for each, or a refusal.
+bool bind_to_core(const std::string& policy) {
+    if (policy == "none") return false;
+    if (policy == "core") return true;
+    throw UsageError("--bind-to expects core or none, not '" + policy + "'");
+}
+void check_map_by(const std::string& policy) {
+    if (policy != "core" && policy != "slot")
+        throw UsageError("--map-by expects core (or slot, the same on one machine), not '" +
+                         policy + "'");
 }
 
 po::options_description describe() {
     po::options_description options("Options");
+    // clang-format off
     options.add_options()
-        ("np,n", po::value<std::string>(), "number of ranks, 1 to 1024 (default: one per core); -np N also works")
+        ("np,n", po::value<std::string>(), "number of ranks, 1 to 1024 (default: one per core); -np N and -np4 also work")
         ("export,x", po::value<std::vector<std::string>>()->composing(), "pass NAME, or set NAME=VALUE, in every rank's environment")
         ("tag-output", "prefix each line a rank prints with [rank]")
         ("output-filename", po::value<std::string>(), "write rank r's output to DIR/rank.r/stdout and stderr")
         ("timeout", po::value<std::string>(), "stop the job after SECONDS and exit 124")
         ("grace", po::value<std::string>(), "seconds between SIGTERM and SIGKILL when stopping ranks (default 1)")
+        ("bind-to", po::value<std::string>(), "core: pin rank r to the r-th core mprun may use (round-robin when oversubscribed); none: ranks float over all cores (the default)")
+        ("map-by", po::value<std::string>(), "core (or slot): place rank r on the r-th core and bind it there, unless --bind-to none")
+        ("report-bindings", "print each rank's core, or cores, on stderr")
+        ("oversubscribe", "accepted as mpirun's; always true here: more ranks than cores is fine")
+        ("host,H", po::value<std::vector<std::string>>(), "refused: mprun runs on this machine only (see the message)")
+        ("hostfile", po::value<std::vector<std::string>>(), "refused, as --host")
+        ("machinefile", po::value<std::vector<std::string>>(), "refused, as --host")
         ("cleanup", "remove shared memory left by launchers that were killed, then exit")
         ("version", "print the version and exit")
         ("help,h", "print this help and exit");
+    // clang-format on
     return options;
 }
 
@@ -99,7 +124,11 @@ std::string help_text() {
     out << "usage: mprun [options] [--] program [args...]\n\n"
            "Runs N copies (ranks) of program on this machine, joined by shared memory.\n"
            "Each rank sees SPMD_RANK, SPMD_SIZE and SPMD_JOB (and OMPI_COMM_WORLD_RANK/SIZE,\n"
-           "PMI_RANK/SIZE). If a rank fails, the others are stopped and mprun exits with its code.\n\n"
+           "PMI_RANK/SIZE). If a rank fails, the others are stopped and mprun exits with its "
+           "code.\n"
+           "mpirun's habits work: -np 4, -n4, --oversubscribe (always true here), --bind-to none\n"
+           "(the default), a program in the current directory. Programs built against\n"
+           "another MPI are refused: rebuild them with spmdcc, or use that MPI's mpirun.\n\n"
         << describe()
         << "\nExamples:\n"
            "  mprun -n 4 build/bin/hello_barrier\n"
@@ -122,6 +151,9 @@ Options parse_options(int argc, char** argv) {
         }
         if (word.size() < 2 || word[0] != '-') break;
         if (word == "-np" || word.rfind("-np=", 0) == 0) word.insert(0, "-");  // not "-n p"
+        // -np4 as mpirun reads it (Boost would take it for -n p4).
+        if (word.size() > 3 && word.rfind("-np", 0) == 0 && std::isdigit((unsigned char)word[3]))
+            word = "--np=" + word.substr(3);
         ours.push_back(word);
         if (takes_value(word)) {
             if (i + 1 >= argc) throw UsageError("option '" + word + "' needs a value");
@@ -140,7 +172,19 @@ Options parse_options(int argc, char** argv) {
     options.version = vm.count("version");
     options.cleanup = vm.count("cleanup");
     options.tag_output = vm.count("tag-output");
+    options.report_bindings = vm.count("report-bindings");
     if (options.help || options.version || options.cleanup) return options;
+
+    for (const char* flag : {"host", "hostfile", "machinefile"})
+        if (vm.count(flag))
+            throw UsageError(std::string(flag == std::string("host") ? "-H/--" : "--") + flag +
+                             ": mprun runs ranks on this machine only; to run across machines, "
+                             "build with a real MPI and start with its mpirun");
+    if (vm.count("map-by")) {
+        check_map_by(vm["map-by"].as<std::string>());
+        options.bind_to_core = true;  // as mpirun: mapping by core binds to that core
+    }
+    if (vm.count("bind-to")) options.bind_to_core = bind_to_core(vm["bind-to"].as<std::string>());
 
     if (vm.count("np")) options.ranks = parse_ranks(vm["np"].as<std::string>());
     if (vm.count("export")) options.exports = vm["export"].as<std::vector<std::string>>();
@@ -148,7 +192,8 @@ Options parse_options(int argc, char** argv) {
         if (entry.empty() || entry[0] == '=')
             throw UsageError("-x expects NAME or NAME=VALUE, not '" + entry + "'");
     if (vm.count("timeout"))
-        options.timeout_seconds = parse_seconds("--timeout", vm["timeout"].as<std::string>(), false);
+        options.timeout_seconds =
+            parse_seconds("--timeout", vm["timeout"].as<std::string>(), false);
     if (vm.count("grace"))
         options.grace_seconds = parse_seconds("--grace", vm["grace"].as<std::string>(), true);
     if (vm.count("output-filename")) {
@@ -160,6 +205,7 @@ Options parse_options(int argc, char** argv) {
     if (options.command.empty())
         throw UsageError("no program to run (usage: mprun -n N program [args...]; see --help)");
     options.program_path = resolve_program(options.command[0]);
+    refuse_real_mpi(options.command[0], options.program_path);
     return options;
 }
 

@@ -7,6 +7,9 @@
 #include <limits>
 #include <numbers>
 
+// The 256-bit packs of complex_pack.hpp live only inside always-inlined code of the AVX2
+// fold: no call passes or returns one, so GCC's note on their calling ABI does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
 #include "complex_pack.hpp"
 #include "spmd/error.hpp"
 
@@ -50,10 +53,87 @@ struct Rows {
     C r0, r1, r2, r3;
 };
 template <class C>
-Rows<C> radix4(C z0, C z1, C z2, C z3, C w1, C w2, C w3) {
+SPMD_PACK_INLINE Rows<C> radix4(C z0, C z1, C z2, C z3, C w1, C w2, C w3) {
     const C t0 = z0 + z2, t1 = z0 - z2, t2 = z1 + z3, t3 = times_i(z1 - z3);
     return {t0 + t2, w1 * (t1 + t3), w2 * (t0 - t2), w3 * (t1 - t3)};
 }
+
+// The operands of the packed fold: the two spectra in, the radix-4 rows out, the tables.
+struct FoldPass {
+    const double* s;        // the signal, interleaved re, im
+    const double* h;        // the template
+    const double* fine;     // fine twiddles, interleaved
+    const Complex* coarse;  // coarse twiddles
+    double* y;              // the spectrum, interleaved
+    std::size_t q;          // L / 4
+};
+
+// Lanes k in [first, end), W at a time, each with its mirror lanes q - k (see the top).
+// Always inlined into one function per instruction set below.
+template <std::size_t W>
+SPMD_PACK_INLINE void fold_packed(const FoldPass& p, std::size_t first, std::size_t end) {
+    using namespace simd;
+    using Pack = ComplexPack<W>;
+    const double* s = p.s;
+    const double* h = p.h;
+    const std::size_t q = p.q;
+    const double r = std::numbers::sqrt2 / 2;  // W^q = e^(i pi/4)
+    const Pack e1 = broadcast<W>(r, r), e2 = broadcast<W>(0, 1), e3 = broadcast<W>(-r, r);
+    // Bins k and L - k folded with twiddle w: Z_k into lo, Z_(L-k) into hi.
+    const auto fold = [&](std::size_t k, std::size_t mirror, const Pack& w, Pack& lo, Pack& hi)
+        __attribute__((always_inline)) {
+        const Pack a = conj_times(load_up<W>(s, k), load_up<W>(h, k));
+        const Pack b = conj(conj_times(load_down<W>(s, mirror), load_down<W>(h, mirror)));
+        const Pack sum = a + b, diff = w * (a - b);
+        lo = sum + times_i(diff);
+        hi = conj(sum) + times_i(conj(diff));
+    };
+    for (std::size_t k = first; k < end; k += W) {
+        const std::size_t m = q - k;  // the mirror lanes m, m-1, ...
+        const Complex c = p.coarse[k / fine_size];
+        const Pack w = broadcast<W>(c.real(), c.imag()) * load_up<W>(p.fine, k % fine_size);
+        Pack lo0, lo1, lo2, lo3, hi0, hi1, hi2, hi3;  // Z at k + qj, at m + qj
+        fold(k, m + 3 * q, w, lo0, hi3);
+        fold(k + q, m + 2 * q, w * e1, lo1, hi2);
+        fold(k + 2 * q, m + q, w * e2, lo2, hi1);
+        fold(k + 3 * q, m, w * e3, lo3, hi0);
+        const Pack w2 = w * w, w4 = w2 * w2, w6 = w4 * w2;  // w^(rk), r = 1, 2, 3
+        const auto up = radix4(lo0, lo1, lo2, lo3, w2, w4, w6);
+        store_up<W>(p.y, k, up.r0);
+        store_up<W>(p.y, q + k, up.r1);
+        store_up<W>(p.y, 2 * q + k, up.r2);
+        store_up<W>(p.y, 3 * q + k, up.r3);
+        // w^(r(q-k)) = i^r conj(w^(rk))
+        const auto down = radix4(hi0, hi1, hi2, hi3, times_i(conj(w2)), Pack{} - conj(w4),
+                                 Pack{} - times_i(conj(w6)));
+        store_down<W>(p.y, m, down.r0);
+        store_down<W>(p.y, q + m, down.r1);
+        store_down<W>(p.y, 2 * q + m, down.r2);
+        store_down<W>(p.y, 3 * q + m, down.r3);
+    }
+}
+
+// Function multi-versioning by hand: installed builds target any x86-64 (SPMD_NATIVE off),
+// and the 4-wide fold runs about 1.5x faster than the 2-wide one where AVX2 exists.
+void fold_packed_sse2(const FoldPass& p, std::size_t first, std::size_t end) {
+    fold_packed<2>(p, first, end);
+}
+#if defined(__x86_64__) || defined(__i386__)
+#define SPMD_FOLD_AVX2 1
+__attribute__((target("avx2,fma"))) void fold_packed_avx2(const FoldPass& p, std::size_t first,
+                                                          std::size_t end) {
+    fold_packed<4>(p, first, end);
+}
+bool cpu_has_avx2_fma() {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#else
+#define SPMD_FOLD_AVX2 0
+bool cpu_has_avx2_fma() {
+    return false;
+}
+#endif
 
 }  // namespace
 
@@ -63,10 +143,11 @@ MatchedFilter::MatchedFilter(const Grid& grid, PlanRigor rigor, bool wisdom_only
       part_(length_ / radix_),
       scale_(4.0 / grid.df() / double(grid.time_samples())),
       spectrum_(length_),
-      series_(length_) {
+      series_(length_),
+      wide_fold_(cpu_has_avx2_fma()) {
     const double n = double(2 * length_);
-    // A pack of lanes starting at any k % 64 reads up to fine_[k % 64 + pack_width - 1].
-    fine_.resize(fine_size + simd::pack_width - 1);
+    // A pack of lanes starting at any k % 64 reads up to fine_[k % 64 + width - 1].
+    fine_.resize(fine_size + simd::max_pack_width - 1);
     for (std::size_t j = 0; j < fine_.size(); ++j) fine_[j] = unit(double(j) / n);
     coarse_.resize(length_ / fine_size + 1);
     for (std::size_t c = 0; c < coarse_.size(); ++c) coarse_[c] = unit(double(c * fine_size) / n);
@@ -137,7 +218,7 @@ void MatchedFilter::fold(std::span<const Complex> signal, std::span<const Comple
     }
     // Lanes k in [1, half) go with their mirrors q - k; 0 and q/2 are their own.
     const std::size_t half = (part_ + 1) / 2;
-    const std::size_t width = simd::pack_width;
+    const std::size_t width = wide_fold_ ? 4 : 2;
     const std::size_t vector_end = 1 + (half - 1) / width * width;
     fold_lanes(x, 1, vector_end);
     for (std::size_t k = vector_end; k < half; ++k) {
@@ -179,46 +260,16 @@ void MatchedFilter::fold_lane(Pair x, std::size_t k) {
 }
 
 void MatchedFilter::fold_lanes(Pair x, std::size_t first, std::size_t end) {
-    using namespace simd;
-    const double* s = x.signal;
-    const double* h = x.templ;
-    const double* fine = reinterpret_cast<const double*>(fine_.data());
-    double* y = reinterpret_cast<double*>(spectrum_.data());
-    const std::size_t q = part_;
-    const double r = std::numbers::sqrt2 / 2;  // W^q = e^(i pi/4)
-    const ComplexPack e1 = broadcast(r, r), e2 = broadcast(0, 1), e3 = broadcast(-r, r);
-    // Bins k and L - k folded with twiddle w: Z_k into lo, Z_(L-k) into hi.
-    const auto fold = [&](std::size_t k, std::size_t mirror, ComplexPack w, ComplexPack& lo,
-                          ComplexPack& hi) {
-        const ComplexPack a = conj_times(load_up(s, k), load_up(h, k));
-        const ComplexPack b = conj(conj_times(load_down(s, mirror), load_down(h, mirror)));
-        const ComplexPack sum = a + b, diff = w * (a - b);
-        lo = sum + times_i(diff);
-        hi = conj(sum) + times_i(conj(diff));
-    };
-    for (std::size_t k = first; k < end; k += pack_width) {
-        const std::size_t m = q - k;  // the mirror lanes m, m-1, ...
-        const Complex c = coarse_[k / fine_size];
-        const ComplexPack w = broadcast(c.real(), c.imag()) * load_up(fine, k % fine_size);
-        ComplexPack lo0, lo1, lo2, lo3, hi0, hi1, hi2, hi3;  // Z at k + qj, at m + qj
-        fold(k, m + 3 * q, w, lo0, hi3);
-        fold(k + q, m + 2 * q, w * e1, lo1, hi2);
-        fold(k + 2 * q, m + q, w * e2, lo2, hi1);
-        fold(k + 3 * q, m, w * e3, lo3, hi0);
-        const ComplexPack w2 = w * w, w4 = w2 * w2, w6 = w4 * w2;  // w^(rk), r = 1, 2, 3
-        const auto up = radix4(lo0, lo1, lo2, lo3, w2, w4, w6);
-        store_up(y, k, up.r0);
-        store_up(y, q + k, up.r1);
-        store_up(y, 2 * q + k, up.r2);
-        store_up(y, 3 * q + k, up.r3);
-        // w^(r(q-k)) = i^r conj(w^(rk))
-        const auto down = radix4(hi0, hi1, hi2, hi3, times_i(conj(w2)), ComplexPack{} - conj(w4),
-                                 ComplexPack{} - times_i(conj(w6)));
-        store_down(y, m, down.r0);
-        store_down(y, q + m, down.r1);
-        store_down(y, 2 * q + m, down.r2);
-        store_down(y, 3 * q + m, down.r3);
-    }
+    const FoldPass pass{x.signal,
+                        x.templ,
+                        reinterpret_cast<const double*>(fine_.data()),
+                        coarse_.data(),
+                        reinterpret_cast<double*>(spectrum_.data()),
+                        part_};
+#if SPMD_FOLD_AVX2
+    if (wide_fold_) return fold_packed_avx2(pass, first, end);
+#endif
+    fold_packed_sse2(pass, first, end);
 }
 
 }  // namespace spmd::chirp

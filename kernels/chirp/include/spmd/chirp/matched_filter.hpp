@@ -48,6 +48,10 @@ public:
     std::vector<double> series() const;
 
     std::size_t radix() const { return radix_; }
+    // The fold runs 4 lanes wide with AVX2 and FMA where the CPU has them, else 2 wide
+    // (SSE2); tests and benchmarks can ask for the 2-wide path on any CPU.
+    bool wide_fold() const { return wide_fold_; }
+    void use_narrow_fold() { wide_fold_ = false; }
 
 private:
     // A signal and a template as interleaved doubles: the operands of one fold.
@@ -71,6 +75,7 @@ private:
     AlignedBuffer<Complex> spectrum_;  // radix_ rows of part_: the transforms' inputs
     AlignedBuffer<Complex> series_;    // their outputs: z[radix_ j + r] at r part_ + j
     fftw_plan_s* plan_ = nullptr;
+    bool wide_fold_;
 };
 
 }  // namespace spmd::chirp
