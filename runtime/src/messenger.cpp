@@ -110,9 +110,8 @@ void Messenger::send(int dest, int tag, const void* data, std::size_t bytes) {
     const std::uint64_t ticket = inbox.head.fetch_add(1, std::memory_order_relaxed);
     MessageCell& cell = inbox.cell[ticket % Inbox::cells];
     const std::uint64_t free_turn = 2 * (ticket / Inbox::cells);
-    inbox.space.wait(job_.header().abort, [&] {
-        return cell.turn.load(std::memory_order_acquire) == free_turn;
-    });
+    inbox.space.wait(job_.header().abort,
+                     [&] { return cell.turn.load(std::memory_order_acquire) == free_turn; });
     cell.source = rank_;
     cell.tag = tag;
     cell.size = bytes;
@@ -137,9 +136,8 @@ MessageCell& Messenger::next_envelope() {
     Inbox& inbox = job_.inbox(rank_);
     MessageCell& cell = inbox.cell[next_ticket_ % Inbox::cells];
     const std::uint64_t full_turn = 2 * (next_ticket_ / Inbox::cells) + 1;
-    inbox.arrived.wait(job_.header().abort, [&] {
-        return cell.turn.load(std::memory_order_acquire) == full_turn;
-    });
+    inbox.arrived.wait(job_.header().abort,
+                       [&] { return cell.turn.load(std::memory_order_acquire) == full_turn; });
     return cell;
 }
 
@@ -176,8 +174,8 @@ namespace {
 }
 void check_source(int source, int size, const char* what) {
     if (source != any_source && (source < 0 || source >= size))
-        throw Error(std::string(what) + ": no rank " + std::to_string(source) +
-                    " in a world of " + std::to_string(size));
+        throw Error(std::string(what) + ": no rank " + std::to_string(source) + " in a world of " +
+                    std::to_string(size));
 }
 }  // namespace
 
@@ -215,6 +213,79 @@ Status Messenger::probe(int source, int tag) {
         const Stashed& kept = stash(next_envelope());
         if (matches(source, tag, kept.status.source, kept.status.tag)) return kept.status;
     }
+}
+
+// ---- Nonblocking pieces (see the header). A post takes a ticket only when the cell it
+// names is free, with a compare-exchange on head, so it never waits behind a full inbox.
+bool Messenger::try_post(int dest, int tag, const void* data, std::size_t bytes) {
+    const bool bulk = is_bulk(bytes);
+    if (bulk) outgoing(dest);  // the ring must exist before the envelope announces it
+    Inbox& inbox = job_.inbox(dest);
+    std::uint64_t ticket = inbox.head.load(std::memory_order_relaxed);
+    MessageCell* cell = nullptr;
+    for (;;) {
+        cell = &inbox.cell[ticket % Inbox::cells];
+        if (cell->turn.load(std::memory_order_acquire) != 2 * (ticket / Inbox::cells)) return false;
+        if (inbox.head.compare_exchange_weak(ticket, ticket + 1, std::memory_order_relaxed)) break;
+    }
+    cell->source = rank_;
+    cell->tag = tag;
+    cell->size = bytes;
+    cell->bulk = bulk;
+    if (!bulk && bytes) std::memcpy(cell->payload, data, bytes);
+    cell->turn.store(2 * (ticket / Inbox::cells) + 1, std::memory_order_release);
+    inbox.arrived.notify_all();
+    return true;
+}
+
+namespace {
+// One side of pump() without waiting: moves chunks while their slots are ready.
+template <class Ring, class Copy>
+std::size_t pump_ready(Ring& ring, std::size_t bytes, std::size_t done, std::uint64_t parity,
+                       Copy&& copy) {
+    auto& layout = ring.layout();
+    const std::size_t chunk = chunk_for(bytes);
+    while (done < bytes) {
+        const std::uint64_t c = ring.chunks;
+        auto& turn = layout.turn[c % ring_slots].value;
+        const std::uint64_t mine = 2 * (c / ring_slots) + parity;
+        if (turn.load(std::memory_order_acquire) != mine) break;
+        const std::size_t n = std::min(chunk, bytes - done);
+        copy(ring.slot(c), done, n);
+        turn.store(mine + 1, std::memory_order_release);
+        ++ring.chunks;
+        done += n;
+        layout.changed.notify_all();
+    }
+    return done;
+}
+}  // namespace
+
+std::size_t Messenger::try_stream_out(int dest, const void* data, std::size_t bytes,
+                                      std::size_t done) {
+    const auto* in = static_cast<const std::byte*>(data);
+    return pump_ready(
+        outgoing(dest), bytes, done, 0,
+        [&](std::byte* slot, std::size_t at, std::size_t n) { std::memcpy(slot, in + at, n); });
+}
+
+std::size_t Messenger::try_stream_in(int source, void* data, std::size_t bytes, std::size_t done) {
+    auto* out = static_cast<std::byte*>(data);
+    return pump_ready(
+        incoming(source), bytes, done, 1,
+        [&](std::byte* slot, std::size_t at, std::size_t n) { std::memcpy(out + at, slot, n); });
+}
+
+const MessageCell* Messenger::try_peek() {
+    MessageCell& cell = job_.inbox(rank_).cell[next_ticket_ % Inbox::cells];
+    const std::uint64_t full_turn = 2 * (next_ticket_ / Inbox::cells) + 1;
+    return cell.turn.load(std::memory_order_acquire) == full_turn ? &cell : nullptr;
+}
+
+void Messenger::take(void* out) {
+    MessageCell& cell = job_.inbox(rank_).cell[next_ticket_ % Inbox::cells];
+    if (!cell.bulk && cell.size) std::memcpy(out, cell.payload, cell.size);
+    release(cell);
 }
 
 }  // namespace spmd::detail

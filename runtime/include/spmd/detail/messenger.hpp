@@ -24,6 +24,24 @@ public:
     Status recv(int source, int tag, void* data, std::size_t capacity);
     Status probe(int source, int tag);
 
+    // Nonblocking pieces for a layer that matches messages itself (the MPI API): none of
+    // these waits, so the caller can make progress on many transfers from one wait loop.
+    // A send is posted (its envelope claimed and filled) and, if its payload is bulk,
+    // streamed out chunk by chunk; the receiver peeks at the next envelope, takes it, and
+    // streams a bulk payload in. Bulk payloads between one pair travel in posting order.
+    static bool is_bulk(std::size_t bytes) { return bytes > MessageCell::inline_capacity; }
+    // False if dest's inbox has no free cell now.
+    [[nodiscard]] bool try_post(int dest, int tag, const void* data, std::size_t bytes);
+    // Copies what the ring has room for; returns the bytes of the payload moved so far.
+    [[nodiscard]] std::size_t try_stream_out(int dest, const void* data, std::size_t bytes,
+                                             std::size_t done);
+    // The next envelope of this rank's inbox, or nullptr if none has arrived.
+    [[nodiscard]] const MessageCell* try_peek();
+    // Frees the peeked envelope's cell, first copying an inline payload to `out`.
+    void take(void* out);
+    [[nodiscard]] std::size_t try_stream_in(int source, void* data, std::size_t bytes,
+                                            std::size_t done);
+
 private:
     struct Stashed {
         Status status;
