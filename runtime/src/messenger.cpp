@@ -110,8 +110,9 @@ void Messenger::send(int dest, int tag, const void* data, std::size_t bytes) {
     const std::uint64_t ticket = inbox.head.fetch_add(1, std::memory_order_relaxed);
     MessageCell& cell = inbox.cell[ticket % Inbox::cells];
     const std::uint64_t free_turn = 2 * (ticket / Inbox::cells);
-    inbox.space.wait(job_.header().abort,
-                     [&] { return cell.turn.load(std::memory_order_acquire) == free_turn; });
+    inbox.space.wait(job_.header().abort, [&] {
+        return cell.turn.load(std::memory_order_acquire) == free_turn;
+    });
     cell.source = rank_;
     cell.tag = tag;
     cell.size = bytes;
@@ -136,8 +137,9 @@ MessageCell& Messenger::next_envelope() {
     Inbox& inbox = job_.inbox(rank_);
     MessageCell& cell = inbox.cell[next_ticket_ % Inbox::cells];
     const std::uint64_t full_turn = 2 * (next_ticket_ / Inbox::cells) + 1;
-    inbox.arrived.wait(job_.header().abort,
-                       [&] { return cell.turn.load(std::memory_order_acquire) == full_turn; });
+    inbox.arrived.wait(job_.header().abort, [&] {
+        return cell.turn.load(std::memory_order_acquire) == full_turn;
+    });
     return cell;
 }
 
@@ -174,8 +176,8 @@ namespace {
 }
 void check_source(int source, int size, const char* what) {
     if (source != any_source && (source < 0 || source >= size))
-        throw Error(std::string(what) + ": no rank " + std::to_string(source) + " in a world of " +
-                    std::to_string(size));
+        throw Error(std::string(what) + ": no rank " + std::to_string(source) +
+                    " in a world of " + std::to_string(size));
 }
 }  // namespace
 
