@@ -138,6 +138,7 @@ struct Reduction {
     int basic;
     MPI_Datatype type;
     std::size_t elements;  // basic elements
+    std::size_t count;     // elements of type
     std::size_t bytes;
 };
 
@@ -153,7 +154,7 @@ void coll_reduce(const Members& m, const Reduction& red, const std::byte* mine, 
     // acc = x0; then x_r = acc op x_r and acc = x_r: rank order, whatever the op.
     for (std::size_t r = 1; r < n; ++r)
         combine(red.op, red.basic, red.type, all.data() + (r - 1) * red.bytes,
-                all.data() + r * red.bytes, red.elements);
+                all.data() + r * red.bytes, red.elements, red.count);
     if (red.bytes) std::memcpy(result, all.data() + (n - 1) * red.bytes, red.bytes);
 }
 
@@ -228,8 +229,9 @@ void check_same_bytes(std::size_t a, std::size_t b) {
 }
 
 Reduction reduction(const Typed& t, MPI_Op op, MPI_Datatype handle, const char* call) {
-    check_op(op, t.type->basic, call);
-    return {op, t.type->basic, handle, t.count * t.type->basics, t.bytes()};
+    (void)call;
+    check_op(op, *t.type);
+    return {op, t.type->basic, handle, t.count * t.type->basics, t.count, t.bytes()};
 }
 
 // World's reduce for a basic type with a predefined op; false if this case has no fast path.
@@ -620,7 +622,7 @@ static void scan(const char* name, const void* sendbuf, void* recvbuf, int count
     if (on->rank > 0) {
         coll_recv(m, on->rank - 1, prefix.data(), red.bytes);  // x0 op ... op x_{r-1}
         std::vector<std::byte> through = mine;
-        combine(op, red.basic, type, prefix.data(), through.data(), red.elements);
+        combine(op, red.basic, type, prefix.data(), through.data(), red.elements, red.count);
         result = inclusive ? through : prefix;
         if (on->rank + 1 < on->size()) coll_send(m, on->rank + 1, through.data(), red.bytes);
     } else {

@@ -43,25 +43,30 @@ bool commutative(MPI_Op op) {
     return u ? u->commute : true;
 }
 
-void check_op(MPI_Op op, int basic, const char* /*call*/) {
-    if (find_user(op)) return;
+void check_op(MPI_Op op, const Datatype& type) {
+    if (find_user(op)) {
+        // A user function is handed the data in the type's own layout; strided types
+        // travel packed, so they are left out.
+        if (!type.contiguous)
+            fail(MPI_ERR_TYPE, "user operations on strided datatypes are not supported");
+        return;
+    }
     if (!is_builtin(op)) fail(MPI_ERR_OP, "unknown operation handle " + std::to_string(op));
-    if (!ops::with_builtin(basic, op, [&]<class T>(auto) {}))
+    if (!ops::with_builtin(type.basic, op, [&]<class T>(auto) {}))
         fail(MPI_ERR_OP, std::string(op_name(op)) + " is not defined on this datatype");
 }
 
-void combine(MPI_Op op, int basic, MPI_Datatype user_type, const void* left, void* right,
-             std::size_t count) {
+void combine(MPI_Op op, int basic, MPI_Datatype type, const void* left, void* right,
+             std::size_t basics, std::size_t count) {
     if (const UserOp* u = find_user(op)) {
         int len = int(count);
-        MPI_Datatype type = user_type;
         u->fn(const_cast<void*>(left), right, &len, &type);
         return;
     }
     ops::with_builtin(basic, op, [&]<class T>(auto fn) {
         const auto* a = static_cast<const T*>(left);
         auto* b = static_cast<T*>(right);
-        for (std::size_t i = 0; i < count; ++i) b[i] = fn(a[i], b[i]);
+        for (std::size_t i = 0; i < basics; ++i) b[i] = fn(a[i], b[i]);
     });
 }
 

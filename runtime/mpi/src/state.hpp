@@ -54,10 +54,11 @@ void pack(const Datatype& type, std::size_t count, const void* from, std::byte* 
 void unpack(const Datatype& type, std::size_t count, const std::byte* from, std::size_t bytes,
             void* to);
 
-// ---- Ops (ops.cpp): right[i] = left[i] op right[i], for `count` basic elements.
-void check_op(MPI_Op op, int basic, const char* call);
-void combine(MPI_Op op, int basic, MPI_Datatype user_type, const void* left, void* right,
-             std::size_t count);
+// ---- Ops (ops.cpp): right[i] = left[i] op right[i] over `basics` basic elements, which
+// are `count` elements of `type` (what a user function is given).
+void check_op(MPI_Op op, const Datatype& type);
+void combine(MPI_Op op, int basic, MPI_Datatype type, const void* left, void* right,
+             std::size_t basics, std::size_t count);
 bool is_builtin(MPI_Op op);
 bool commutative(MPI_Op op);
 
