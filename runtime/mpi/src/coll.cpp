@@ -254,7 +254,7 @@ extern "C" {
 
 int MPI_Barrier(MPI_Comm c) {
     return call("MPI_Barrier", c, [&] {
-        const auto on = comm(c, "");
+        const auto& on = comm(c, "");
         if (on->is_world)
             world().barrier();
         else
@@ -264,7 +264,7 @@ int MPI_Barrier(MPI_Comm c) {
 
 int MPI_Bcast(void* buffer, int count, MPI_Datatype type, int root, MPI_Comm c) {
     return call("MPI_Bcast", c, [&] {
-        const auto on = comm(c, "");
+        const auto& on = comm(c, "");
         const Typed t = typed(count, type, buffer);
         check_root(root, *on);
         std::vector<std::byte> copy;
@@ -306,7 +306,7 @@ static void reduce_to(const char* name, const void* sendbuf, void* recvbuf, int 
 int MPI_Reduce(const void* sendbuf, void* recvbuf, int count, MPI_Datatype type, MPI_Op op,
                int root, MPI_Comm c) {
     return call("MPI_Reduce", c, [&] {
-        const auto on = comm(c, "");
+        const auto& on = comm(c, "");
         check_root(root, *on);
         reduce_to("MPI_Reduce", sendbuf, recvbuf, count, type, op, root, *on);
     });
@@ -392,7 +392,7 @@ static void gather_to(const void* sendbuf, int sendcount, MPI_Datatype sendtype,
 int MPI_Gather(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf,
                int recvcount, MPI_Datatype recvtype, int root, MPI_Comm c) {
     return call("MPI_Gather", c, [&] {
-        const auto on = comm(c, "");
+        const auto& on = comm(c, "");
         check_root(root, *on);
         const std::size_t n = std::size_t(on->size());
         std::vector<int> counts(n, recvcount), displs(n);
@@ -405,7 +405,7 @@ int MPI_Gatherv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void*
                 const int recvcounts[], const int displs[], MPI_Datatype recvtype, int root,
                 MPI_Comm c) {
     return call("MPI_Gatherv", c, [&] {
-        const auto on = comm(c, "");
+        const auto& on = comm(c, "");
         check_root(root, *on);
         const std::size_t n = std::size_t(on->size());
         std::vector<int> counts(n), at(n);
@@ -420,7 +420,7 @@ int MPI_Gatherv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void*
 int MPI_Allgather(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf,
                   int recvcount, MPI_Datatype recvtype, MPI_Comm c) {
     return call("MPI_Allgather", c, [&] {
-        const auto on = comm(c, "");
+        const auto& on = comm(c, "");
         const std::size_t n = std::size_t(on->size());
         std::vector<int> counts(n, recvcount), displs(n);
         for (std::size_t r = 0; r < n; ++r) displs[r] = int(r) * recvcount;
@@ -431,7 +431,7 @@ int MPI_Allgather(const void* sendbuf, int sendcount, MPI_Datatype sendtype, voi
 int MPI_Allgatherv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf,
                    const int recvcounts[], const int displs[], MPI_Datatype recvtype, MPI_Comm c) {
     return call("MPI_Allgatherv", c, [&] {
-        const auto on = comm(c, "");
+        const auto& on = comm(c, "");
         const std::size_t n = std::size_t(on->size());
         gather_to(sendbuf, sendcount, sendtype, recvbuf,
                   std::vector<int>(recvcounts, recvcounts + n),
@@ -483,7 +483,7 @@ static void scatter_from(const void* sendbuf, const std::vector<int>& sendcounts
 int MPI_Scatter(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf,
                 int recvcount, MPI_Datatype recvtype, int root, MPI_Comm c) {
     return call("MPI_Scatter", c, [&] {
-        const auto on = comm(c, "");
+        const auto& on = comm(c, "");
         check_root(root, *on);
         const std::size_t n = std::size_t(on->size());
         std::vector<int> counts(n, sendcount), displs(n);
@@ -497,7 +497,7 @@ int MPI_Scatterv(const void* sendbuf, const int sendcounts[], const int displs[]
                  MPI_Datatype sendtype, void* recvbuf, int recvcount, MPI_Datatype recvtype,
                  int root, MPI_Comm c) {
     return call("MPI_Scatterv", c, [&] {
-        const auto on = comm(c, "");
+        const auto& on = comm(c, "");
         check_root(root, *on);
         const std::size_t n = std::size_t(on->size());
         std::vector<int> counts(n), at(n);
@@ -554,7 +554,7 @@ static void all_to_all(const void* sendbuf, const std::vector<int>& sendcounts,
 int MPI_Alltoall(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf,
                  int recvcount, MPI_Datatype recvtype, MPI_Comm c) {
     return call("MPI_Alltoall", c, [&] {
-        const auto on = comm(c, "");
+        const auto& on = comm(c, "");
         const std::size_t n = std::size_t(on->size());
         std::vector<int> sc(n, sendcount), sd(n), rc(n, recvcount), rd(n);
         for (std::size_t r = 0; r < n; ++r) {
@@ -569,7 +569,7 @@ int MPI_Alltoallv(const void* sendbuf, const int sendcounts[], const int sdispls
                   MPI_Datatype sendtype, void* recvbuf, const int recvcounts[], const int rdispls[],
                   MPI_Datatype recvtype, MPI_Comm c) {
     return call("MPI_Alltoallv", c, [&] {
-        const auto on = comm(c, "");
+        const auto& on = comm(c, "");
         const std::size_t n = std::size_t(on->size());
         const bool in_place = sendbuf == MPI_IN_PLACE;
         std::vector<int> sc(n), sd(n);
@@ -585,7 +585,7 @@ int MPI_Alltoallv(const void* sendbuf, const int sendcounts[], const int sdispls
 int MPI_Reduce_scatter_block(const void* sendbuf, void* recvbuf, int recvcount, MPI_Datatype type,
                              MPI_Op op, MPI_Comm c) {
     return call("MPI_Reduce_scatter_block", c, [&] {
-        const auto on = comm(c, "");
+        const auto& on = comm(c, "");
         const std::size_t n = std::size_t(on->size());
         const bool in_place = sendbuf == MPI_IN_PLACE;
         const Typed all = typed(recvcount * int(n), type, in_place ? recvbuf : sendbuf);
@@ -609,7 +609,7 @@ int MPI_Reduce_scatter_block(const void* sendbuf, void* recvbuf, int recvcount, 
 // (op ... x_{r-1}); rank 0's exscan result is left undefined, as MPI says.
 static void scan(const char* name, const void* sendbuf, void* recvbuf, int count, MPI_Datatype type,
                  MPI_Op op, MPI_Comm c, bool inclusive) {
-    const auto on = comm(c, "");
+    const auto& on = comm(c, "");
     const bool in_place = sendbuf == MPI_IN_PLACE;
     const Typed t = typed(count, type, in_place ? recvbuf : sendbuf);
     typed(count, type, recvbuf);

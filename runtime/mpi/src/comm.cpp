@@ -117,7 +117,7 @@ Comm* find_comm(MPI_Comm handle) {
     return comms[std::size_t(handle)].get();
 }
 
-std::shared_ptr<Comm> comm(MPI_Comm handle, const char* /*call*/) {
+const std::shared_ptr<Comm>& comm(MPI_Comm handle, const char* /*call*/) {
     require_initialized("");
     if (handle == MPI_COMM_NULL) fail(MPI_ERR_COMM, "the communicator is MPI_COMM_NULL");
     auto& comms = tables().comms;

@@ -157,7 +157,7 @@ std::size_t basic_size(int basic) {
     return predefined_size(basic);
 }
 
-std::shared_ptr<const Datatype> datatype(MPI_Datatype handle) {
+const std::shared_ptr<const Datatype>& datatype(MPI_Datatype handle) {
     auto& table = types().table;
     if (handle == MPI_DATATYPE_NULL) fail(MPI_ERR_TYPE, "the datatype is MPI_DATATYPE_NULL");
     if (handle < 0 || std::size_t(handle) >= table.size() || !table[std::size_t(handle)])

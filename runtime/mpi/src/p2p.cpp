@@ -43,7 +43,7 @@ void check_buffer(const void* buf, int count, const Datatype& t) {
 void prepare_send(Request& r, const void* buf, int count, MPI_Datatype type, int dest, int tag,
                   const Comm& c, bool sync) {
     check_count(count);
-    const auto t = datatype(type);
+    const auto& t = datatype(type);
     check_buffer(buf, count, *t);
     if (dest == MPI_PROC_NULL) {
         r.proc_null = true;
@@ -68,10 +68,10 @@ void prepare_send(Request& r, const void* buf, int count, MPI_Datatype type, int
 void prepare_recv(Request& r, void* buf, int count, MPI_Datatype type, int source, int tag,
                   const std::shared_ptr<Comm>& c) {
     check_count(count);
-    const auto t = datatype(type);
+    const auto& t = datatype(type);
     check_buffer(buf, count, *t);
     r.kind = Request::Kind::recv;
-    r.comm = c;
+    r.comm = c.get();
     if (source == MPI_PROC_NULL) {
         r.proc_null = true;
         return;
@@ -184,7 +184,7 @@ extern "C" {
 
 int MPI_Send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm c) {
     return call("MPI_Send", c, [&] {
-        const auto to = comm(c, "");
+        const auto& to = comm(c, "");
         Request r;
         prepare_send(r, buf, count, type, dest, tag, *to, false);
         start(r);
@@ -194,7 +194,7 @@ int MPI_Send(const void* buf, int count, MPI_Datatype type, int dest, int tag, M
 
 int MPI_Ssend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm c) {
     return call("MPI_Ssend", c, [&] {
-        const auto to = comm(c, "");
+        const auto& to = comm(c, "");
         Request r;
         prepare_send(r, buf, count, type, dest, tag, *to, true);
         if (r.proc_null) return;
@@ -219,7 +219,7 @@ int MPI_Sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int 
                  void* recvbuf, int recvcount, MPI_Datatype recvtype, int source, int recvtag,
                  MPI_Comm c, MPI_Status* status) {
     return call("MPI_Sendrecv", c, [&] {
-        const auto on = comm(c, "");
+        const auto& on = comm(c, "");
         Request s, r;
         prepare_send(s, sendbuf, sendcount, sendtype, dest, sendtag, *on, false);
         prepare_recv(r, recvbuf, recvcount, recvtype, source, recvtag, on);
@@ -233,7 +233,7 @@ int MPI_Sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int 
 int MPI_Isend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm c,
               MPI_Request* request) {
     return call("MPI_Isend", c, [&] {
-        const auto to = comm(c, "");
+        const auto& to = comm(c, "");
         auto r = std::make_unique<Request>();
         prepare_send(*r, buf, count, type, dest, tag, *to, false);
         start(*r);
@@ -246,6 +246,7 @@ int MPI_Irecv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_
     return call("MPI_Irecv", c, [&] {
         auto r = std::make_unique<Request>();
         prepare_recv(*r, buf, count, type, source, tag, comm(c, ""));
+        r->keep_comm = comm(c, "");
         start(*r);
         *request = add_request(r.release());
     });
@@ -350,7 +351,7 @@ int MPI_Request_free(MPI_Request* handle) {
 }
 
 static void probe(int source, int tag, MPI_Comm c, int* flag, MPI_Status* status, bool block) {
-    const auto on = comm(c, "");
+    const auto& on = comm(c, "");
     if (source == MPI_PROC_NULL) {
         *flag = 1;
         if (status) {

@@ -46,7 +46,8 @@ struct Datatype {
     std::size_t basics = 0;  // basic elements per element
     bool contiguous = true, committed = true, predefined = false;
 };
-std::shared_ptr<const Datatype> datatype(MPI_Datatype handle);  // fails on a bad handle
+// Fails on a bad handle. The reference is to the table's entry: copy it to keep the type.
+const std::shared_ptr<const Datatype>& datatype(MPI_Datatype handle);
 std::size_t basic_size(int basic);
 // Packs/unpacks `count` elements to/from their contiguous form.
 void pack(const Datatype& type, std::size_t count, const void* from, std::byte* to);
@@ -75,8 +76,9 @@ struct Comm {
 struct Group {
     std::vector<int> world_of;
 };
-std::shared_ptr<Comm> comm(MPI_Comm handle, const char* call);  // fails on null/bad handles
-Comm* find_comm(MPI_Comm handle);                               // nullptr if none
+// Fails on null or bad handles; a reference to the table's entry, as datatype().
+const std::shared_ptr<Comm>& comm(MPI_Comm handle, const char* call);
+Comm* find_comm(MPI_Comm handle);  // nullptr if none
 void make_predefined_comms();
 void free_all_comms();
 
@@ -101,7 +103,8 @@ struct Request {
     bool done = false;
     bool freed = false;  // MPI_Request_free: delete once done
     bool proc_null = false;
-    std::shared_ptr<const Comm> comm;  // to name the source in the status
+    const Comm* comm = nullptr;             // to name the source in the status
+    std::shared_ptr<const Comm> keep_comm;  // a nonblocking receive keeps it alive
     // send
     int dest = 0, rtag = 0;  // world rank, runtime tag
     const std::byte* data = nullptr;
@@ -171,7 +174,7 @@ private:
     std::unique_ptr<detail::Messenger> messenger_;
     std::vector<std::list<Request*>> outbox_;  // per destination, in order
     std::vector<std::list<Inflow>> inflows_;   // per source, in order
-    std::list<Request*> posted_;               // receives in posting order
+    std::vector<Request*> posted_;             // receives in posting order
     std::list<Arrival> unexpected_;            // in arrival order
     std::vector<std::uint64_t> acks_;
     int pending_sends_ = 0, pending_inflows_ = 0;
@@ -187,9 +190,10 @@ void Engine::wait_for(Done&& done) {
         },
         [&](long ns) {
             // Announce, re-check, sleep (wait_until's contract). Only new mail wakes this
-            // futex: while transfers are pending, nap briefly and look again.
+            // futex; a transfer in a pair ring does not, so while one is pending keep
+            // yielding the core instead of sleeping.
+            if (!idle()) return detail::yield_core();
             detail::WaitWord& mail = world_.job().inbox(world_.rank()).arrived;
-            if (!idle()) ns = std::min(ns, 100'000L);
             mail.sleepers.fetch_add(1, std::memory_order_seq_cst);
             const std::uint32_t seen = mail.seq.load(std::memory_order_seq_cst);
             progress();
