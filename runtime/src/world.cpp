@@ -147,6 +147,7 @@ void World::barrier() {
         detail::BarrierFlag& in = job_->barrier_flag(rank_, round);
         // Wrap-safe "in.epoch >= epoch": a fast peer may already signal the next epoch.
         auto arrived = [&] {
+            if (progress_hook_) progress_hook_();
             return std::int32_t(in.epoch.load(std::memory_order_acquire) - epoch) >= 0;
         };
         detail::wait_until(abort, arrived, [&](long timeout_ns) {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <ranges>
 #include <span>
@@ -60,6 +61,10 @@ public:
 
     // True once some rank failed or aborted; blocking calls then throw spmd::Aborted.
     bool aborted() const;
+
+    // Called at every poll of a barrier wait (so also inside the collectives): a layer
+    // with transfers of its own in flight (the MPI API) keeps them moving meanwhile.
+    void set_progress_hook(std::function<void()> hook) { progress_hook_ = std::move(hook); }
 
     // Collective: every rank calls it with the same name and count, in the same order
     // as its other collective calls. The array starts zeroed.
@@ -248,6 +253,7 @@ private:
     std::uint32_t schedule_count_ = 0;
     std::uint64_t collective_count_ = 0;
     std::unique_ptr<detail::Messenger> messenger_;
+    std::function<void()> progress_hook_;
 };
 
 }  // namespace spmd

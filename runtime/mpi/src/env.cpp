@@ -68,6 +68,10 @@ int MPI_Init_thread(int* argc, char*** argv, int required, int* provided) {
         (void)argv;
         s.world = std::make_unique<spmd::World>();
         s.engine = std::make_unique<Engine>(*s.world);
+        // A rank in a world collective keeps its sends and receives moving, so that a
+        // peer blocked in a receive from it (or a send to it) is never stuck behind it.
+        Engine* engine = s.engine.get();
+        s.world->set_progress_hook([engine] { engine->progress(); });
         s.initialized = true;
         make_predefined_comms();
         if (provided)
@@ -88,6 +92,7 @@ int MPI_Finalize(void) {
         // Sends the program let go of (MPI_Request_free) still have to reach their peers.
         engine().wait_for([&] { return !engine().pending_sends(); });
         world().barrier();
+        s.world->set_progress_hook(nullptr);
         free_all_comms();
         s.finalized = true;
         s.engine.reset();

@@ -49,6 +49,27 @@ int main(int argc, char** argv) {
         free(in);
     }
 
+    /* A large Isend left pending across a barrier: rank 0's barrier keeps streaming it
+     * to rank 1, which receives it before its own barrier. */
+    if (size >= 2) {
+        const int n = 5 << 20;
+        char* buf = malloc(n);
+        if (rank == 0) {
+            fill(buf, n, 3);
+            MPI_Request req;
+            MPI_Isend(buf, n, MPI_CHAR, 1, 50, MPI_COMM_WORLD, &req);
+            MPI_Barrier(MPI_COMM_WORLD);
+            MPI_Wait(&req, MPI_STATUS_IGNORE);
+        } else {
+            if (rank == 1) {
+                MPI_Recv(buf, n, MPI_CHAR, 0, 50, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+                CHECK(same(buf, n, 3), "Isend across a barrier");
+            }
+            MPI_Barrier(MPI_COMM_WORLD);
+        }
+        free(buf);
+    }
+
     /* Many messages in flight from everyone to everyone (more than an inbox holds). */
     {
         const int per = 100;
