@@ -1,6 +1,7 @@
 // Collectives. On MPI_COMM_WORLD the common ones go straight to World's collectives
-// (scratch memory and the dissemination barrier): barrier, bcast, reduce and allreduce
-// of basic types with predefined ops, gather, allgather and scatter of equal parts.
+// (scratch memory and the dissemination barrier): barrier, bcast of more than a message
+// cell holds, reduce and allreduce of basic types with predefined ops, gather, allgather
+// and scatter of equal parts.
 // Everything else, and every collective on other communicators, runs over the engine's
 // point-to-point messages on the communicator's collective context: a dissemination
 // barrier, binomial-tree broadcast, and reductions that gather the contributions to one
@@ -189,18 +190,18 @@ void check_root(int root, const Comm& c) {
 }
 
 struct Typed {
-    std::shared_ptr<const Datatype> type;
+    const Datatype* type;  // lives through the call (a freed type's pending uses keep it)
     std::size_t count;
     std::size_t bytes() const { return type->size * count; }
 };
 
 Typed typed(int count, MPI_Datatype handle, const void* buf) {
     if (count < 0) fail(MPI_ERR_COUNT, "count " + std::to_string(count) + " is negative");
-    auto t = datatype(handle);
+    const Datatype* t = datatype(handle).get();
     if (!t->committed) fail(MPI_ERR_TYPE, "the datatype is not committed (MPI_Type_commit)");
     if (!buf && count > 0 && t->size > 0)
         fail(MPI_ERR_BUFFER, "the buffer is NULL but the count is " + std::to_string(count));
-    return {std::move(t), std::size_t(count)};
+    return {t, std::size_t(count)};
 }
 
 // The packed bytes of `count` elements at buf: the buffer itself when contiguous.
@@ -228,8 +229,7 @@ void check_same_bytes(std::size_t a, std::size_t b) {
                                    " and " + std::to_string(b) + " bytes");
 }
 
-Reduction reduction(const Typed& t, MPI_Op op, MPI_Datatype handle, const char* call) {
-    (void)call;
+Reduction reduction(const Typed& t, MPI_Op op, MPI_Datatype handle) {
     check_op(op, *t.type);
     return {op, t.type->basic, handle, t.count * t.type->basics, t.count, t.bytes()};
 }
@@ -254,7 +254,7 @@ extern "C" {
 
 int MPI_Barrier(MPI_Comm c) {
     return call("MPI_Barrier", c, [&] {
-        const auto& on = comm(c, "");
+        const auto& on = comm(c);
         if (on->is_world)
             world().barrier();
         else
@@ -264,13 +264,15 @@ int MPI_Barrier(MPI_Comm c) {
 
 int MPI_Bcast(void* buffer, int count, MPI_Datatype type, int root, MPI_Comm c) {
     return call("MPI_Bcast", c, [&] {
-        const auto& on = comm(c, "");
+        const auto& on = comm(c);
         const Typed t = typed(count, type, buffer);
         check_root(root, *on);
         std::vector<std::byte> copy;
         std::byte* data = landing(t, buffer, copy);
         if (on->rank == root && !t.type->contiguous) pack(*t.type, t.count, buffer, data);
-        if (on->is_world)
+        // Small payloads travel as eager messages down a binomial tree: the root returns
+        // at once and each rank waits for one message, not for a world-wide barrier.
+        if (on->is_world && t.bytes() > spmd::detail::MessageCell::inline_capacity)
             world().broadcast(std::span<std::byte>(data, t.bytes()), root);
         else
             coll_bcast(members_of(*on), data, t.bytes(), root);
@@ -278,15 +280,15 @@ int MPI_Bcast(void* buffer, int count, MPI_Datatype type, int root, MPI_Comm c) 
     });
 }
 
-static void reduce_to(const char* name, const void* sendbuf, void* recvbuf, int count,
-                      MPI_Datatype type, MPI_Op op, int root, const Comm& on) {
+static void reduce_to(const void* sendbuf, void* recvbuf, int count, MPI_Datatype type, MPI_Op op,
+                      int root, const Comm& on) {
     const bool receives = root < 0 || on.rank == root;
     const bool in_place = sendbuf == MPI_IN_PLACE;
     if (in_place && !receives)
         fail(MPI_ERR_BUFFER, "MPI_IN_PLACE is only for the root's send buffer");
     const Typed t = typed(count, type, in_place ? recvbuf : sendbuf);
     if (receives) typed(count, type, recvbuf);
-    const Reduction red = reduction(t, op, type, name);
+    const Reduction red = reduction(t, op, type);
     const void* in = in_place ? recvbuf : sendbuf;
     if (t.type->contiguous && world_reduce(on, t, op, in, recvbuf, root)) return;
     std::vector<std::byte> in_copy, out_copy;
@@ -306,17 +308,16 @@ static void reduce_to(const char* name, const void* sendbuf, void* recvbuf, int 
 int MPI_Reduce(const void* sendbuf, void* recvbuf, int count, MPI_Datatype type, MPI_Op op,
                int root, MPI_Comm c) {
     return call("MPI_Reduce", c, [&] {
-        const auto& on = comm(c, "");
+        const auto& on = comm(c);
         check_root(root, *on);
-        reduce_to("MPI_Reduce", sendbuf, recvbuf, count, type, op, root, *on);
+        reduce_to(sendbuf, recvbuf, count, type, op, root, *on);
     });
 }
 
 int MPI_Allreduce(const void* sendbuf, void* recvbuf, int count, MPI_Datatype type, MPI_Op op,
                   MPI_Comm c) {
-    return call("MPI_Allreduce", c, [&] {
-        reduce_to("MPI_Allreduce", sendbuf, recvbuf, count, type, op, -1, *comm(c, ""));
-    });
+    return call("MPI_Allreduce", c,
+                [&] { reduce_to(sendbuf, recvbuf, count, type, op, -1, *comm(c)); });
 }
 
 // Gather(v) and allgather(v): root (or everyone, root < 0) gets rank r's data at
@@ -392,7 +393,7 @@ static void gather_to(const void* sendbuf, int sendcount, MPI_Datatype sendtype,
 int MPI_Gather(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf,
                int recvcount, MPI_Datatype recvtype, int root, MPI_Comm c) {
     return call("MPI_Gather", c, [&] {
-        const auto& on = comm(c, "");
+        const auto& on = comm(c);
         check_root(root, *on);
         const std::size_t n = std::size_t(on->size());
         std::vector<int> counts(n, recvcount), displs(n);
@@ -405,7 +406,7 @@ int MPI_Gatherv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void*
                 const int recvcounts[], const int displs[], MPI_Datatype recvtype, int root,
                 MPI_Comm c) {
     return call("MPI_Gatherv", c, [&] {
-        const auto& on = comm(c, "");
+        const auto& on = comm(c);
         check_root(root, *on);
         const std::size_t n = std::size_t(on->size());
         std::vector<int> counts(n), at(n);
@@ -420,7 +421,7 @@ int MPI_Gatherv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void*
 int MPI_Allgather(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf,
                   int recvcount, MPI_Datatype recvtype, MPI_Comm c) {
     return call("MPI_Allgather", c, [&] {
-        const auto& on = comm(c, "");
+        const auto& on = comm(c);
         const std::size_t n = std::size_t(on->size());
         std::vector<int> counts(n, recvcount), displs(n);
         for (std::size_t r = 0; r < n; ++r) displs[r] = int(r) * recvcount;
@@ -431,7 +432,7 @@ int MPI_Allgather(const void* sendbuf, int sendcount, MPI_Datatype sendtype, voi
 int MPI_Allgatherv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf,
                    const int recvcounts[], const int displs[], MPI_Datatype recvtype, MPI_Comm c) {
     return call("MPI_Allgatherv", c, [&] {
-        const auto& on = comm(c, "");
+        const auto& on = comm(c);
         const std::size_t n = std::size_t(on->size());
         gather_to(sendbuf, sendcount, sendtype, recvbuf,
                   std::vector<int>(recvcounts, recvcounts + n),
@@ -483,7 +484,7 @@ static void scatter_from(const void* sendbuf, const std::vector<int>& sendcounts
 int MPI_Scatter(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf,
                 int recvcount, MPI_Datatype recvtype, int root, MPI_Comm c) {
     return call("MPI_Scatter", c, [&] {
-        const auto& on = comm(c, "");
+        const auto& on = comm(c);
         check_root(root, *on);
         const std::size_t n = std::size_t(on->size());
         std::vector<int> counts(n, sendcount), displs(n);
@@ -497,7 +498,7 @@ int MPI_Scatterv(const void* sendbuf, const int sendcounts[], const int displs[]
                  MPI_Datatype sendtype, void* recvbuf, int recvcount, MPI_Datatype recvtype,
                  int root, MPI_Comm c) {
     return call("MPI_Scatterv", c, [&] {
-        const auto& on = comm(c, "");
+        const auto& on = comm(c);
         check_root(root, *on);
         const std::size_t n = std::size_t(on->size());
         std::vector<int> counts(n), at(n);
@@ -554,7 +555,7 @@ static void all_to_all(const void* sendbuf, const std::vector<int>& sendcounts,
 int MPI_Alltoall(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf,
                  int recvcount, MPI_Datatype recvtype, MPI_Comm c) {
     return call("MPI_Alltoall", c, [&] {
-        const auto& on = comm(c, "");
+        const auto& on = comm(c);
         const std::size_t n = std::size_t(on->size());
         std::vector<int> sc(n, sendcount), sd(n), rc(n, recvcount), rd(n);
         for (std::size_t r = 0; r < n; ++r) {
@@ -569,7 +570,7 @@ int MPI_Alltoallv(const void* sendbuf, const int sendcounts[], const int sdispls
                   MPI_Datatype sendtype, void* recvbuf, const int recvcounts[], const int rdispls[],
                   MPI_Datatype recvtype, MPI_Comm c) {
     return call("MPI_Alltoallv", c, [&] {
-        const auto& on = comm(c, "");
+        const auto& on = comm(c);
         const std::size_t n = std::size_t(on->size());
         const bool in_place = sendbuf == MPI_IN_PLACE;
         std::vector<int> sc(n), sd(n);
@@ -585,11 +586,11 @@ int MPI_Alltoallv(const void* sendbuf, const int sendcounts[], const int sdispls
 int MPI_Reduce_scatter_block(const void* sendbuf, void* recvbuf, int recvcount, MPI_Datatype type,
                              MPI_Op op, MPI_Comm c) {
     return call("MPI_Reduce_scatter_block", c, [&] {
-        const auto& on = comm(c, "");
+        const auto& on = comm(c);
         const std::size_t n = std::size_t(on->size());
         const bool in_place = sendbuf == MPI_IN_PLACE;
         const Typed all = typed(recvcount * int(n), type, in_place ? recvbuf : sendbuf);
-        const Reduction red = reduction(all, op, type, "MPI_Reduce_scatter_block");
+        const Reduction red = reduction(all, op, type);
         std::vector<std::byte> in_copy;
         const std::byte* mine = packed(all, in_place ? recvbuf : sendbuf, in_copy);
         std::vector<std::byte> result(on->rank == 0 ? red.bytes : 0);
@@ -607,13 +608,13 @@ int MPI_Reduce_scatter_block(const void* sendbuf, void* recvbuf, int recvcount, 
 
 // Inclusive (exclusive) prefix reduction along a chain: rank r gets x0 op ... op x_r
 // (op ... x_{r-1}); rank 0's exscan result is left undefined, as MPI says.
-static void scan(const char* name, const void* sendbuf, void* recvbuf, int count, MPI_Datatype type,
-                 MPI_Op op, MPI_Comm c, bool inclusive) {
-    const auto& on = comm(c, "");
+static void scan(const void* sendbuf, void* recvbuf, int count, MPI_Datatype type, MPI_Op op,
+                 MPI_Comm c, bool inclusive) {
+    const auto& on = comm(c);
     const bool in_place = sendbuf == MPI_IN_PLACE;
     const Typed t = typed(count, type, in_place ? recvbuf : sendbuf);
     typed(count, type, recvbuf);
-    const Reduction red = reduction(t, op, type, name);
+    const Reduction red = reduction(t, op, type);
     std::vector<std::byte> in_copy;
     const std::byte* mine_packed = packed(t, in_place ? recvbuf : sendbuf, in_copy);
     std::vector<std::byte> mine(mine_packed, mine_packed + red.bytes), prefix(red.bytes);
@@ -635,14 +636,12 @@ static void scan(const char* name, const void* sendbuf, void* recvbuf, int count
 
 int MPI_Scan(const void* sendbuf, void* recvbuf, int count, MPI_Datatype type, MPI_Op op,
              MPI_Comm c) {
-    return call("MPI_Scan", c,
-                [&] { scan("MPI_Scan", sendbuf, recvbuf, count, type, op, c, true); });
+    return call("MPI_Scan", c, [&] { scan(sendbuf, recvbuf, count, type, op, c, true); });
 }
 
 int MPI_Exscan(const void* sendbuf, void* recvbuf, int count, MPI_Datatype type, MPI_Op op,
                MPI_Comm c) {
-    return call("MPI_Exscan", c,
-                [&] { scan("MPI_Exscan", sendbuf, recvbuf, count, type, op, c, false); });
+    return call("MPI_Exscan", c, [&] { scan(sendbuf, recvbuf, count, type, op, c, false); });
 }
 
 }  // extern "C"

@@ -117,8 +117,8 @@ Comm* find_comm(MPI_Comm handle) {
     return comms[std::size_t(handle)].get();
 }
 
-const std::shared_ptr<Comm>& comm(MPI_Comm handle, const char* /*call*/) {
-    require_initialized("");
+const std::shared_ptr<Comm>& comm(MPI_Comm handle) {
+    require_initialized();
     if (handle == MPI_COMM_NULL) fail(MPI_ERR_COMM, "the communicator is MPI_COMM_NULL");
     auto& comms = tables().comms;
     if (handle < 0 || std::size_t(handle) >= comms.size() || !comms[std::size_t(handle)])
@@ -153,16 +153,16 @@ using namespace spmd::mpi;
 extern "C" {
 
 int MPI_Comm_rank(MPI_Comm c, int* rank) {
-    return call("MPI_Comm_rank", c, [&] { *rank = comm(c, "")->rank; });
+    return call("MPI_Comm_rank", c, [&] { *rank = comm(c)->rank; });
 }
 
 int MPI_Comm_size(MPI_Comm c, int* size) {
-    return call("MPI_Comm_size", c, [&] { *size = comm(c, "")->size(); });
+    return call("MPI_Comm_size", c, [&] { *size = comm(c)->size(); });
 }
 
 int MPI_Comm_dup(MPI_Comm c, MPI_Comm* newcomm) {
     return call("MPI_Comm_dup", c, [&] {
-        const auto parent = comm(c, "");
+        const auto parent = comm(c);
         const int id = new_context(members_of(*parent));
         *newcomm = add_comm(make_comm(parent->world_of, id, parent->errhandler));
     });
@@ -170,7 +170,7 @@ int MPI_Comm_dup(MPI_Comm c, MPI_Comm* newcomm) {
 
 int MPI_Comm_split(MPI_Comm c, int color, int key, MPI_Comm* newcomm) {
     return call("MPI_Comm_split", c, [&] {
-        const auto parent = comm(c, "");
+        const auto parent = comm(c);
         if (color < 0 && color != MPI_UNDEFINED)
             fail(MPI_ERR_ARG,
                  "color " + std::to_string(color) + " is negative (use MPI_UNDEFINED to stay out)");
@@ -213,7 +213,7 @@ int MPI_Comm_split_type(MPI_Comm c, int split_type, int key, MPI_Info info, MPI_
 
 int MPI_Comm_free(MPI_Comm* c) {
     return call("MPI_Comm_free", *c, [&] {
-        const auto victim = comm(*c, "");
+        const auto victim = comm(*c);
         if (*c == MPI_COMM_WORLD || *c == MPI_COMM_SELF)
             fail(MPI_ERR_COMM, "MPI_COMM_WORLD and MPI_COMM_SELF cannot be freed");
         use_context(victim->context, false);
@@ -224,7 +224,7 @@ int MPI_Comm_free(MPI_Comm* c) {
 
 int MPI_Comm_compare(MPI_Comm a, MPI_Comm b, int* result) {
     return call("MPI_Comm_compare", a, [&] {
-        const auto ca = comm(a, ""), cb = comm(b, "");
+        const auto ca = comm(a), cb = comm(b);
         if (ca == cb)
             *result = MPI_IDENT;
         else if (ca->world_of == cb->world_of)
@@ -239,12 +239,12 @@ int MPI_Comm_compare(MPI_Comm a, MPI_Comm b, int* result) {
 }
 
 int MPI_Comm_group(MPI_Comm c, MPI_Group* g) {
-    return call("MPI_Comm_group", c, [&] { *g = add_group(comm(c, "")->world_of); });
+    return call("MPI_Comm_group", c, [&] { *g = add_group(comm(c)->world_of); });
 }
 
 int MPI_Comm_create(MPI_Comm c, MPI_Group g, MPI_Comm* newcomm) {
     return call("MPI_Comm_create", c, [&] {
-        const auto parent = comm(c, "");
+        const auto parent = comm(c);
         const auto members = group(g);
         for (int w : members->world_of)
             if (parent->rank_of[std::size_t(w)] < 0)
@@ -257,7 +257,7 @@ int MPI_Comm_create(MPI_Comm c, MPI_Group g, MPI_Comm* newcomm) {
 
 int MPI_Comm_create_group(MPI_Comm c, MPI_Group g, int tag, MPI_Comm* newcomm) {
     return call("MPI_Comm_create_group", c, [&] {
-        const auto parent = comm(c, "");
+        const auto parent = comm(c);
         const auto members = group(g);
         if (tag < 0 || tag >= SPMD_MPI_TAG_MAX)
             fail(MPI_ERR_TAG, "tag " + std::to_string(tag) + " is not within 0.." +
@@ -282,7 +282,7 @@ int MPI_Comm_create_group(MPI_Comm c, MPI_Group g, int tag, MPI_Comm* newcomm) {
 
 int MPI_Comm_set_errhandler(MPI_Comm c, MPI_Errhandler handler) {
     return call("MPI_Comm_set_errhandler", c, [&] {
-        const auto target = comm(c, "");
+        const auto target = comm(c);
         if (handler != MPI_ERRORS_ARE_FATAL && handler != MPI_ERRORS_RETURN)
             fail(MPI_ERR_ARG, "unknown error handler " + std::to_string(handler));
         target->errhandler = handler;

@@ -19,10 +19,9 @@ State& state() {
     return *s;
 }
 
-void require_initialized(const char* call) {
+void require_initialized() {
     if (!state().initialized) fail(MPI_ERR_OTHER, "called before MPI_Init");
     if (state().finalized) fail(MPI_ERR_OTHER, "called after MPI_Finalize");
-    (void)call;
 }
 
 World& world() {
@@ -87,7 +86,7 @@ int MPI_Init(int* argc, char*** argv) {
 
 int MPI_Finalize(void) {
     return call("MPI_Finalize", MPI_COMM_WORLD, [&] {
-        require_initialized("MPI_Finalize");
+        require_initialized();
         State& s = state();
         // Sends the program let go of (MPI_Request_free) still have to reach their peers.
         engine().wait_for([&] { return !engine().pending_sends(); });

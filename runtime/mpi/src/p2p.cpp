@@ -184,7 +184,7 @@ extern "C" {
 
 int MPI_Send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm c) {
     return call("MPI_Send", c, [&] {
-        const auto& to = comm(c, "");
+        const auto& to = comm(c);
         Request r;
         prepare_send(r, buf, count, type, dest, tag, *to, false);
         start(r);
@@ -194,7 +194,7 @@ int MPI_Send(const void* buf, int count, MPI_Datatype type, int dest, int tag, M
 
 int MPI_Ssend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm c) {
     return call("MPI_Ssend", c, [&] {
-        const auto& to = comm(c, "");
+        const auto& to = comm(c);
         Request r;
         prepare_send(r, buf, count, type, dest, tag, *to, true);
         if (r.proc_null) return;
@@ -209,7 +209,7 @@ int MPI_Recv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_C
              MPI_Status* status) {
     return call("MPI_Recv", c, [&] {
         Request r;
-        prepare_recv(r, buf, count, type, source, tag, comm(c, ""));
+        prepare_recv(r, buf, count, type, source, tag, comm(c));
         start(r);
         finish(r, status);
     });
@@ -219,7 +219,7 @@ int MPI_Sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int 
                  void* recvbuf, int recvcount, MPI_Datatype recvtype, int source, int recvtag,
                  MPI_Comm c, MPI_Status* status) {
     return call("MPI_Sendrecv", c, [&] {
-        const auto& on = comm(c, "");
+        const auto& on = comm(c);
         Request s, r;
         prepare_send(s, sendbuf, sendcount, sendtype, dest, sendtag, *on, false);
         prepare_recv(r, recvbuf, recvcount, recvtype, source, recvtag, on);
@@ -233,7 +233,7 @@ int MPI_Sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int 
 int MPI_Isend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm c,
               MPI_Request* request) {
     return call("MPI_Isend", c, [&] {
-        const auto& to = comm(c, "");
+        const auto& to = comm(c);
         auto r = std::make_unique<Request>();
         prepare_send(*r, buf, count, type, dest, tag, *to, false);
         start(*r);
@@ -245,8 +245,8 @@ int MPI_Irecv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_
               MPI_Request* request) {
     return call("MPI_Irecv", c, [&] {
         auto r = std::make_unique<Request>();
-        prepare_recv(*r, buf, count, type, source, tag, comm(c, ""));
-        r->keep_comm = comm(c, "");
+        prepare_recv(*r, buf, count, type, source, tag, comm(c));
+        r->keep_comm = comm(c);
         start(*r);
         *request = add_request(r.release());
     });
@@ -254,7 +254,7 @@ int MPI_Irecv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_
 
 int MPI_Wait(MPI_Request* handle, MPI_Status* status) {
     return call("MPI_Wait", MPI_COMM_WORLD, [&] {
-        require_initialized("MPI_Wait");
+        require_initialized();
         Request* r = request(*handle);
         if (!r) return empty_status(status);
         engine().wait(*r);
@@ -264,7 +264,7 @@ int MPI_Wait(MPI_Request* handle, MPI_Status* status) {
 
 int MPI_Waitall(int count, MPI_Request requests[], MPI_Status statuses[]) {
     return call("MPI_Waitall", MPI_COMM_WORLD, [&] {
-        require_initialized("MPI_Waitall");
+        require_initialized();
         check_handles(count, requests);
         engine().wait_for([&] {
             for (int i = 0; i < count; ++i)
@@ -285,7 +285,7 @@ int MPI_Waitall(int count, MPI_Request requests[], MPI_Status statuses[]) {
 
 int MPI_Waitany(int count, MPI_Request requests[], int* index, MPI_Status* status) {
     return call("MPI_Waitany", MPI_COMM_WORLD, [&] {
-        require_initialized("MPI_Waitany");
+        require_initialized();
         check_handles(count, requests);
         *index = MPI_UNDEFINED;
         bool any = false;
@@ -305,7 +305,7 @@ int MPI_Waitany(int count, MPI_Request requests[], int* index, MPI_Status* statu
 
 int MPI_Test(MPI_Request* handle, int* flag, MPI_Status* status) {
     return call("MPI_Test", MPI_COMM_WORLD, [&] {
-        require_initialized("MPI_Test");
+        require_initialized();
         Request* r = request(*handle);
         *flag = 1;
         if (!r) return empty_status(status);
@@ -317,7 +317,7 @@ int MPI_Test(MPI_Request* handle, int* flag, MPI_Status* status) {
 
 int MPI_Testall(int count, MPI_Request requests[], int* flag, MPI_Status statuses[]) {
     return call("MPI_Testall", MPI_COMM_WORLD, [&] {
-        require_initialized("MPI_Testall");
+        require_initialized();
         check_handles(count, requests);
         engine().progress();
         *flag = 1;
@@ -338,7 +338,7 @@ int MPI_Testall(int count, MPI_Request requests[], int* flag, MPI_Status statuse
 
 int MPI_Request_free(MPI_Request* handle) {
     return call("MPI_Request_free", MPI_COMM_WORLD, [&] {
-        require_initialized("MPI_Request_free");
+        require_initialized();
         Request* r = request(*handle);
         if (!r) fail(MPI_ERR_REQUEST, "the request is MPI_REQUEST_NULL");
         request_table()[std::size_t(*handle)] = nullptr;
@@ -351,7 +351,7 @@ int MPI_Request_free(MPI_Request* handle) {
 }
 
 static void probe(int source, int tag, MPI_Comm c, int* flag, MPI_Status* status, bool block) {
-    const auto& on = comm(c, "");
+    const auto& on = comm(c);
     if (source == MPI_PROC_NULL) {
         *flag = 1;
         if (status) {

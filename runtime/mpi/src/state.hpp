@@ -77,7 +77,7 @@ struct Group {
     std::vector<int> world_of;
 };
 // Fails on null or bad handles; a reference to the table's entry, as datatype().
-const std::shared_ptr<Comm>& comm(MPI_Comm handle, const char* call);
+const std::shared_ptr<Comm>& comm(MPI_Comm handle);
 Comm* find_comm(MPI_Comm handle);  // nullptr if none
 void make_predefined_comms();
 void free_all_comms();
@@ -211,7 +211,7 @@ struct State {
 State& state();
 World& world();
 Engine& engine();
-void require_initialized(const char* call);
+void require_initialized();
 
 // Runs an MPI call's body; errors go to `handler_comm`'s error handler.
 template <class Body>
