@@ -234,7 +234,7 @@ bool Messenger::try_post(int dest, int tag, const void* data, std::size_t bytes)
     cell->tag = tag;
     cell->size = bytes;
     cell->bulk = bulk;
-    if (!bulk && bytes) std::memcpy(cell->payload, data, bytes);
+    if (!bulk && bytes) copy_bytes(cell->payload, data, bytes);
     cell->turn.store(2 * (ticket / Inbox::cells) + 1, std::memory_order_release);
     inbox.arrived.notify_all();
     return true;
@@ -268,14 +268,14 @@ std::size_t Messenger::try_stream_out(int dest, const void* data, std::size_t by
     const auto* in = static_cast<const std::byte*>(data);
     return pump_ready(
         outgoing(dest), bytes, done, 0,
-        [&](std::byte* slot, std::size_t at, std::size_t n) { std::memcpy(slot, in + at, n); });
+        [&](std::byte* slot, std::size_t at, std::size_t n) { copy_bytes(slot, in + at, n); });
 }
 
 std::size_t Messenger::try_stream_in(int source, void* data, std::size_t bytes, std::size_t done) {
     auto* out = static_cast<std::byte*>(data);
     return pump_ready(
         incoming(source), bytes, done, 1,
-        [&](std::byte* slot, std::size_t at, std::size_t n) { std::memcpy(out + at, slot, n); });
+        [&](std::byte* slot, std::size_t at, std::size_t n) { copy_bytes(out + at, slot, n); });
 }
 
 const MessageCell* Messenger::try_peek() {
@@ -286,7 +286,7 @@ const MessageCell* Messenger::try_peek() {
 
 void Messenger::take(void* out) {
     MessageCell& cell = job_.inbox(rank_).cell[next_ticket_ % Inbox::cells];
-    if (!cell.bulk && cell.size) std::memcpy(out, cell.payload, cell.size);
+    if (!cell.bulk && cell.size) copy_bytes(out, cell.payload, cell.size);
     release(cell);
 }
 
