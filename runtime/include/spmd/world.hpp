@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <ranges>
 #include <span>
@@ -20,6 +21,7 @@
 #include "spmd/collectives.hpp"
 #include "spmd/error.hpp"
 #include "spmd/message.hpp"
+#include "spmd/ndarray.hpp"
 #include "spmd/schedule.hpp"
 #include "spmd/shared_array.hpp"
 
@@ -28,11 +30,22 @@ namespace spmd {
 template <class T>
 concept Payload = std::is_trivially_copyable_v<T>;
 
+// World::map's results: one per index, in input order (map.hpp).
+template <class F>
+using MapResults = std::vector<std::decay_t<std::invoke_result_t<F&, std::size_t>>>;
+struct Root {  // World::map(n, fn, spmd::Root{r}): results on rank r only
+    int rank = 0;
+};
+template <class K, class V>
+class SharedMap;  // shared_map.hpp
+template <class T>
+class SharedVector;  // shared_vector.hpp
+
 namespace detail {
 class JobSegment;
 class Messenger;
 enum class WorldState : std::uint32_t;
-}
+}  // namespace detail
 
 class World {
 public:
@@ -69,6 +82,39 @@ public:
         return SharedArray<T>(std::move(mapping), static_cast<T*>(bytes), count);
     }
 
+    // The same with a shape: an n-d array in C order (ndarray.hpp).
+    template <class T>
+    NdArray<T> shared(std::string_view name, std::vector<std::size_t> shape) {
+        auto items =
+            shared<T>(name, shape_count(shape, "shared array '" + std::string(name) + "'"));
+        return NdArray<T>(std::move(items), std::move(shape));
+    }
+    template <class T>
+    NdArray<T> shared(std::string_view name, std::initializer_list<std::size_t> shape) {
+        return shared<T>(name, std::vector<std::size_t>(shape));
+    }
+
+    // Collective: fn(i) for every i in [0, n) over all ranks, results in input order on
+    // every rank (or on root only, an empty vector elsewhere). See map.hpp.
+    template <class F>
+    MapResults<F> map(std::size_t n, F&& fn, Schedule policy = Schedule::dynamic,
+                      std::size_t chunk = 0);
+    template <class F>
+    MapResults<F> map(std::size_t n, F&& fn, Root root, Schedule policy = Schedule::dynamic,
+                      std::size_t chunk = 0);
+
+    // Collective: a map / vector that every rank reads and writes, growing within a sparse
+    // reservation (0: the default, see shared_container.hpp). Include spmd/shared_map.hpp
+    // or spmd/shared_vector.hpp to use them.
+    template <class K, class V>
+    SharedMap<K, V> shared_map(std::string_view name, std::size_t reserve_bytes = 0) {
+        return SharedMap<K, V>(*this, name, reserve_bytes);
+    }
+    template <class T>
+    SharedVector<T> shared_vector(std::string_view name, std::size_t reserve_bytes = 0) {
+        return SharedVector<T>(*this, name, reserve_bytes);
+    }
+
     // Collective: every rank calls it, in the same order, with the same arguments; the
     // ranges handed to all ranks cover [0, n) exactly once. chunk 0 picks the default:
     // static n/N blocks, dynamic ceil(n/(32 N)), guided minimum 1 (see schedule.hpp).
@@ -84,8 +130,9 @@ public:
     }
     template <std::ranges::contiguous_range R>
     void send(int dest, int tag, const R& data) {
-        send(dest, tag, std::span<const std::ranges::range_value_t<R>>(std::ranges::data(data),
-                                                                      std::ranges::size(data)));
+        send(dest, tag,
+             std::span<const std::ranges::range_value_t<R>>(std::ranges::data(data),
+                                                            std::ranges::size(data)));
     }
     // Receives into data, which must have room for the message (else spmd::Error, and
     // the message stays for a later recv).
@@ -95,8 +142,9 @@ public:
     }
     template <std::ranges::contiguous_range R>
     Status recv(int source, int tag, R& data) {
-        return recv(source, tag, std::span<std::ranges::range_value_t<R>>(
-                                     std::ranges::data(data), std::ranges::size(data)));
+        return recv(source, tag,
+                    std::span<std::ranges::range_value_t<R>>(std::ranges::data(data),
+                                                             std::ranges::size(data)));
     }
     // Receives a message of any length.
     template <Payload T>
@@ -150,8 +198,7 @@ public:
         detail::with_op<T>(op, [&](auto fn) { all_reduce(in, out, fn); });
     }
     template <class T>
-        requires std::is_arithmetic_v<T>
-    T all_reduce(T value, Op op) {
+    requires std::is_arithmetic_v<T> T all_reduce(T value, Op op) {
         all_reduce(std::span<T>(&value, 1), op);
         return value;
     }
@@ -172,23 +219,19 @@ public:
     // The largest (smallest) value over all ranks and the rank holding it; ties go to
     // the lowest rank, then the lowest index.
     template <class T>
-        requires std::is_arithmetic_v<T>
-    Located<T> max_loc(T value) {
+    requires std::is_arithmetic_v<T> Located<T> max_loc(T value) {
         return locate(std::span<const T>(&value, 1), false);
     }
     template <class T>
-        requires std::is_arithmetic_v<T>
-    Located<T> min_loc(T value) {
+    requires std::is_arithmetic_v<T> Located<T> min_loc(T value) {
         return locate(std::span<const T>(&value, 1), true);
     }
     template <class T>
-        requires std::is_arithmetic_v<T>
-    Located<T> max_loc(std::span<const T> values) {
+    requires std::is_arithmetic_v<T> Located<T> max_loc(std::span<const T> values) {
         return locate(values, false);
     }
     template <class T>
-        requires std::is_arithmetic_v<T>
-    Located<T> min_loc(std::span<const T> values) {
+    requires std::is_arithmetic_v<T> Located<T> min_loc(std::span<const T> values) {
         return locate(values, true);
     }
 
@@ -196,6 +239,8 @@ public:
     detail::JobSegment& job() const { return *job_; }
 
 private:
+    template <class F>
+    MapResults<F> map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, int root);
     std::pair<std::shared_ptr<void>, void*> shared_bytes(std::string_view name, std::size_t count,
                                                          std::size_t elem_size,
                                                          std::size_t elem_align);
@@ -251,3 +296,5 @@ private:
 };
 
 }  // namespace spmd
+
+#include "spmd/map.hpp"  // World::map's definition
