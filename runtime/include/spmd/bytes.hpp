@@ -50,6 +50,16 @@ template <class T>
 concept Encodable = encodable<std::remove_cvref_t<T>>() &&
     !std::is_pointer_v<std::remove_cvref_t<T>>;
 
+namespace detail {
+// resize + memcpy rather than insert: GCC 12 warns falsely (-Wstringop-overflow) on
+// inserting a pointer range into a vector that may be empty.
+inline void put(std::vector<std::byte>& out, const void* data, std::size_t n) {
+    const std::size_t at = out.size();
+    out.resize(at + n);
+    if (n) std::memcpy(out.data() + at, data, n);
+}
+}  // namespace detail
+
 template <Encodable T>
 void append(std::vector<std::byte>& out, const T& value) {
     if constexpr (std::is_same_v<T, std::string> || is_vector<T>::value) {
@@ -57,16 +67,14 @@ void append(std::vector<std::byte>& out, const T& value) {
         append(out, count);
         using Item = typename T::value_type;
         if constexpr (std::is_trivially_copyable_v<Item>) {
-            const auto* p = reinterpret_cast<const std::byte*>(value.data());
-            out.insert(out.end(), p, p + count * sizeof(Item));
+            detail::put(out, value.data(), count * sizeof(Item));
         } else {
             for (const Item& item : value) append(out, item);
         }
     } else if constexpr (is_tuple_like<T>::value) {
         std::apply([&](const auto&... member) { (append(out, member), ...); }, value);
     } else {
-        const auto* p = reinterpret_cast<const std::byte*>(&value);
-        out.insert(out.end(), p, p + sizeof(T));
+        detail::put(out, &value, sizeof(T));
     }
 }
 
