@@ -3,7 +3,8 @@
 // come back in input order on every rank (or on one root). Collective.
 //   std::vector<double> y = world.map(n, [&](std::size_t i) { return f(x[i]); });
 //   auto names = world.map(n, describe, spmd::Root{0});  // std::string results, on rank 0
-// Trivially copyable results are written straight into one shared array. Strings and
+// Trivially copyable results are written straight into one shared array, kept by the World
+// for the next map (up to 64 MiB), whose pages are then already mapped. Strings and
 // vectors (spmd::bytes) go through a variable-size path: each rank encodes its results,
 // publishes their sizes, and after a prefix sum writes them into one shared byte array.
 #pragma once
@@ -30,6 +31,15 @@ auto World::map(std::size_t n, F&& fn, Root root, Schedule policy, std::size_t c
     return map_impl(n, fn, policy, chunk, root.rank);
 }
 
+// Collective (every rank asks for the same size): scratch of at least `bytes`.
+inline std::byte* World::map_scratch(std::size_t bytes) {
+    if (bytes > map_scratch_.size()) {
+        map_scratch_ = {};  // unmap the old one first
+        map_scratch_ = shared<std::byte>("map results", bytes);
+    }
+    return map_scratch_.data();
+}
+
 template <class F>
 auto World::map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, int root)
     -> MapResults<F> {
@@ -37,11 +47,20 @@ auto World::map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, i
     const bool wanted = root < 0 || root == rank_;
     MapResults<F> results;
     if constexpr (std::is_trivially_copyable_v<R> && !std::is_pointer_v<R>) {
-        auto out = shared<R>("map results", n);
+        constexpr std::size_t keep_at_most = std::size_t(64) << 20;
+        SharedArray<R> once;  // results too large to keep
+        R* out;
+        if (n <= keep_at_most / sizeof(R)) {
+            out = reinterpret_cast<R*>(map_scratch(n * sizeof(R)));  // mappings are page-aligned
+        } else {
+            once = shared<R>("map results", n);
+            out = once.data();
+        }
         for (Range r : schedule(n, policy, chunk))
             for (std::size_t i = r.begin; i < r.end; ++i) out[i] = fn(i);
         barrier();
-        if (wanted) results.assign(out.begin(), out.end());
+        if (wanted) results.assign(out, out + n);
+        barrier();  // the next map may write the scratch once everyone has read it
     } else {
         static_assert(bytes::Encodable<R>,
                       "World::map results must be trivially copyable, std::string, or "

@@ -52,10 +52,9 @@ T load_stored(const Stored<T>& s) {
         return s;
 }
 
-// Compares stored keys with each other and with the caller's keys without building a
-// heap string for a lookup.
-struct StoredLess {
-    using is_transparent = void;
+// Hash and compare stored keys with each other and with the caller's keys, so a lookup
+// by std::string builds no heap string.
+struct StoredKey {
     static std::string_view view(const HeapString& s) { return {s.data(), s.size()}; }
     static std::string_view view(const std::string& s) { return s; }
     static std::string_view view(std::string_view s) { return s; }
@@ -63,9 +62,18 @@ struct StoredLess {
     static const T& view(const T& value) {
         return value;
     }
+};
+struct StoredHash : StoredKey {
+    template <class A>
+    std::size_t operator()(const A& a) const {
+        using V = std::remove_cvref_t<decltype(view(a))>;
+        return std::hash<V>{}(view(a));
+    }
+};
+struct StoredEqual : StoredKey {
     template <class A, class B>
     bool operator()(const A& a, const B& b) const {
-        return view(a) < view(b);
+        return view(a) == view(b);
     }
 };
 

@@ -244,6 +244,7 @@ public:
 private:
     template <class F>
     MapResults<F> map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, int root);
+    std::byte* map_scratch(std::size_t bytes);
     std::pair<std::shared_ptr<void>, void*> shared_bytes(std::string_view name, std::size_t count,
                                                          std::size_t elem_size,
                                                          std::size_t elem_align);
@@ -296,6 +297,7 @@ private:
     std::uint32_t schedule_count_ = 0;
     std::uint64_t collective_count_ = 0;
     std::unique_ptr<detail::Messenger> messenger_;
+    SharedArray<std::byte> map_scratch_;  // World::map's results, kept for the next map
 };
 
 }  // namespace spmd
