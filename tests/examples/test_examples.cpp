@@ -57,3 +57,29 @@ TEST_CASE("hello_barrier --explain shows the log2 rounds") {
     CHECK_THAT(r.out, Contains("rank 0, round 2: signals rank 4, waits for rank 1"));
     CHECK_THAT(r.out, Contains("rank 3, round 0: signals rank 4, waits for rank 2"));
 }
+
+TEST_CASE("save_primes collects every prime below the bound in one shared list") {
+    for (int ranks : {0, 1, 2, 4}) {
+        auto r = example("save_primes", ranks);
+        REQUIRE(r.code == 0);
+        CHECK_THAT(r.out, Contains("78498 primes below 1000000"));
+        CHECK_THAT(r.out, Contains("first: 2 3 5 7 11\nlast: 999953 999959 999961 999979 999983\n"));
+    }
+    CHECK(example("save_primes", 2, "--below 0").code == 2);
+}
+
+TEST_CASE("pool_async: apply and apply_async agree, and a raising task is reported") {
+    for (int ranks : {0, 1, 2, 4}) {
+        auto r = example("pool_async", ranks, "--tasks 4");
+        REQUIRE(r.code == 0);
+        const auto lines = test::lines(r.out);
+        REQUIRE(lines.size() == 4);
+        CHECK_THAT(lines[0], Contains("apply:       4 tasks, total "));
+        // Same tasks, same sums: the totals agree to the last printed digit.
+        CHECK(lines[0].substr(lines[0].find("total")) ==
+              lines[1].substr(lines[1].find("total"), lines[0].size() - lines[0].find("total")));
+        CHECK_THAT(lines[1], Contains("(meanwhile rank 0 counted 17984 primes below 200000)"));
+        CHECK(lines[2] == "inverse of 4: 25");
+        CHECK(lines[3] == "inverse of 0: task 'checked_inverse' raised: no inverse of 0");
+    }
+}

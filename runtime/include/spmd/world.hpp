@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <ranges>
 #include <span>
@@ -21,6 +22,7 @@
 #include "spmd/collectives.hpp"
 #include "spmd/error.hpp"
 #include "spmd/message.hpp"
+#include "spmd/ndarray.hpp"
 #include "spmd/schedule.hpp"
 #include "spmd/shared_array.hpp"
 
@@ -28,6 +30,17 @@ namespace spmd {
 
 template <class T>
 concept Payload = std::is_trivially_copyable_v<T>;
+
+// World::map's results: one per index, in input order (map.hpp).
+template <class F>
+using MapResults = std::vector<std::decay_t<std::invoke_result_t<F&, std::size_t>>>;
+struct Root {  // World::map(n, fn, spmd::Root{r}): results on rank r only
+    int rank = 0;
+};
+template <class K, class V>
+class SharedMap;  // shared_map.hpp
+template <class T>
+class SharedVector;  // shared_vector.hpp
 
 namespace detail {
 class JobSegment;
@@ -72,6 +85,39 @@ public:
     SharedArray<T> shared(std::string_view name, std::size_t count) {
         auto [mapping, bytes] = shared_bytes(name, count, sizeof(T), alignof(T));
         return SharedArray<T>(std::move(mapping), static_cast<T*>(bytes), count);
+    }
+
+    // The same with a shape: an n-d array in C order (ndarray.hpp).
+    template <class T>
+    NdArray<T> shared(std::string_view name, std::vector<std::size_t> shape) {
+        auto items =
+            shared<T>(name, shape_count(shape, "shared array '" + std::string(name) + "'"));
+        return NdArray<T>(std::move(items), std::move(shape));
+    }
+    template <class T>
+    NdArray<T> shared(std::string_view name, std::initializer_list<std::size_t> shape) {
+        return shared<T>(name, std::vector<std::size_t>(shape));
+    }
+
+    // Collective: fn(i) for every i in [0, n) over all ranks, results in input order on
+    // every rank (or on root only, an empty vector elsewhere). See map.hpp.
+    template <class F>
+    MapResults<F> map(std::size_t n, F&& fn, Schedule policy = Schedule::dynamic,
+                      std::size_t chunk = 0);
+    template <class F>
+    MapResults<F> map(std::size_t n, F&& fn, Root root, Schedule policy = Schedule::dynamic,
+                      std::size_t chunk = 0);
+
+    // Collective: a map / vector that every rank reads and writes, growing within a sparse
+    // reservation (0: the default, see shared_container.hpp). Include spmd/shared_map.hpp
+    // or spmd/shared_vector.hpp to use them.
+    template <class K, class V>
+    SharedMap<K, V> shared_map(std::string_view name, std::size_t reserve_bytes = 0) {
+        return SharedMap<K, V>(*this, name, reserve_bytes);
+    }
+    template <class T>
+    SharedVector<T> shared_vector(std::string_view name, std::size_t reserve_bytes = 0) {
+        return SharedVector<T>(*this, name, reserve_bytes);
     }
 
     // Collective: every rank calls it, in the same order, with the same arguments; the
@@ -201,6 +247,9 @@ public:
     detail::JobSegment& job() const { return *job_; }
 
 private:
+    template <class F>
+    MapResults<F> map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, int root);
+    std::byte* map_scratch(std::size_t bytes);
     std::pair<std::shared_ptr<void>, void*> shared_bytes(std::string_view name, std::size_t count,
                                                          std::size_t elem_size,
                                                          std::size_t elem_align);
@@ -254,6 +303,9 @@ private:
     std::uint64_t collective_count_ = 0;
     std::unique_ptr<detail::Messenger> messenger_;
     std::function<void()> progress_hook_;
+    SharedArray<std::byte> map_scratch_;  // World::map's results, kept for the next map
 };
 
 }  // namespace spmd
+
+#include "spmd/map.hpp"  // World::map's definition
