@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "binding.hpp"
@@ -20,6 +21,7 @@
 #include "spmd/detail/supervisor.hpp"
 #include "spmd/detail/wait.hpp"
 #include "spmd/error.hpp"
+#include "trace_files.hpp"
 #include "watchdog.hpp"
 
 namespace {
@@ -109,6 +111,9 @@ int run_job(const mprun::Options& options) {
 
     mprun::OutputRouter output(options.tag_output, options.output_dir, size);
     const ActiveOutput messages_through{output};
+    std::unique_ptr<mprun::TraceFiles> trace;
+    if (!options.trace_json.empty() || !options.trace_html.empty())
+        trace = std::make_unique<mprun::TraceFiles>(options.trace_json, options.trace_html, size);
     Supervisor supervisor(job, options.grace_seconds);
     int exit_code = 0;
     supervisor.on_failure = [&](const spmd::detail::Failure& failure) {
@@ -150,6 +155,7 @@ int run_job(const mprun::Options& options) {
         const pid_t pid = supervisor.spawn(rank, [&] {
             output.in_child(rank);
             mprun::bind_or_exit(rank, binding[std::size_t(rank)]);
+            mprun::TraceFiles::export_to_rank(trace.get());
             exec_rank(options, rank, size, job_name, fd_limit);
         });
         watchdog.guard(pid);
@@ -159,6 +165,7 @@ int run_job(const mprun::Options& options) {
     }
     supervisor.run();
     output.finish(options.grace_seconds, signals);
+    if (trace && !trace->write() && exit_code == 0) exit_code = 1;
     return exit_code;
 }
 

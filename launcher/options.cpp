@@ -24,7 +24,8 @@ namespace {
 bool takes_value(const std::string& word) {
     for (const char* name :
          {"-n", "-np", "--np", "-x", "--output-filename", "--timeout", "--grace", "--bind-to",
-          "--map-by", "-H", "--host", "--hostfile", "--machinefile"})
+          "--map-by", "-H", "--host", "--hostfile", "--machinefile", "--trace",
+          "--trace-html"})
         if (word == name) return true;
     return false;
 }
@@ -110,6 +111,8 @@ po::options_description describe() {
         ("host,H", po::value<std::vector<std::string>>(), "refused: mprun runs on this machine only (see the message)")
         ("hostfile", po::value<std::vector<std::string>>(), "refused, as --host")
         ("machinefile", po::value<std::vector<std::string>>(), "refused, as --host")
+        ("trace", po::value<std::string>(), "record what every rank does; write it to FILE as Chrome trace JSON (Perfetto, chrome://tracing)")
+        ("trace-html", po::value<std::string>(), "record as --trace does; write FILE as an HTML page with a timeline picture")
         ("cleanup", "remove shared memory left by launchers that were killed, then exit")
         ("version", "print the version and exit")
         ("help,h", "print this help and exit");
@@ -200,6 +203,10 @@ Options parse_options(int argc, char** argv) {
         options.output_dir = vm["output-filename"].as<std::string>();
         if (options.output_dir.empty()) throw UsageError("--output-filename needs a directory");
     }
+    for (auto [flag, path] :
+         {std::pair{"trace", &options.trace_json}, {"trace-html", &options.trace_html}})
+        if (vm.count(flag) && (*path = vm[flag].as<std::string>()).empty())
+            throw UsageError(std::string("--") + flag + " needs a file name");
     if (options.tag_output && !options.output_dir.empty())
         throw UsageError("--tag-output and --output-filename cannot be combined");
     if (options.command.empty())

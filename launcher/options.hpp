@@ -16,6 +16,7 @@ struct Options {
     double grace_seconds = 1.0;    // SIGTERM to SIGKILL
     bool bind_to_core = false;     // --bind-to core, or --map-by core alone
     bool report_bindings = false;  // one line per rank on stderr
+    std::string trace_json, trace_html;  // --trace FILE, --trace-html FILE
     bool cleanup = false, help = false, version = false;
     std::vector<std::string> command;  // program and its arguments
     std::string program_path;          // the program as found on PATH (or in .)

@@ -8,9 +8,14 @@
 
 #include "spmd/detail/copy.hpp"
 #include "spmd/detail/job.hpp"
+#include "spmd/detail/trace.hpp"
 #include "spmd/world.hpp"
 
 namespace spmd {
+
+using detail::trace::Collective;
+using detail::trace::Kind;
+using TraceSpan = detail::trace::Span;
 
 namespace {
 // Below this many elements in all ranks' pieces together, every rank combines all of
@@ -39,6 +44,7 @@ void World::check_root(int root, const char* what) const {
 
 void World::broadcast_bytes(void* data, std::size_t bytes, int root) {
     check_root(root, "broadcast");
+    TraceSpan trace(Kind::collective, root, -1, bytes, std::uint16_t(Collective::broadcast));
     auto* buffer = static_cast<std::byte*>(data);
     // Only root writes, so a piece may use the whole half (the slots are contiguous).
     const std::size_t piece = job_->scratch_bytes() * std::size_t(size_);
@@ -57,6 +63,8 @@ void World::reduce_bytes(const void* in, void* out, std::size_t count, std::size
     if ((everyone || rank_ == root) && out_count < count)
         throw Error("reduce: the output holds " + std::to_string(out_count) +
                     " elements, fewer than the " + std::to_string(count) + " reduced");
+    TraceSpan trace(Kind::collective, root, -1, count * elem,
+                    std::uint16_t(everyone ? Collective::all_reduce : Collective::reduce));
     const auto* source = static_cast<const std::byte*>(in);
     auto* result = static_cast<std::byte*>(out);
     const bool receives = everyone || rank_ == root;
@@ -116,6 +124,7 @@ void World::gather_bytes(const void* in, void* out, std::size_t bytes, std::size
     if ((everyone || rank_ == root) && out_bytes < bytes * std::size_t(size_))
         throw Error("gather: the output has room for " + std::to_string(out_bytes) +
                     " bytes, not the " + std::to_string(bytes * std::size_t(size_)) + " gathered");
+    TraceSpan trace(Kind::collective, root, -1, bytes, std::uint16_t(Collective::gather));
     const auto* source = static_cast<const std::byte*>(in);
     auto* result = static_cast<std::byte*>(out);
     in_pieces(bytes, job_->scratch_bytes(), [&](std::size_t done, std::size_t n) {
@@ -135,6 +144,7 @@ void World::scatter_bytes(const void* in, void* out, std::size_t bytes, std::siz
     if (rank_ == root && in_bytes < bytes * std::size_t(size_))
         throw Error("scatter: the input has " + std::to_string(in_bytes) + " bytes, not the " +
                     std::to_string(bytes * std::size_t(size_)) + " scattered");
+    TraceSpan trace(Kind::collective, root, -1, bytes, std::uint16_t(Collective::scatter));
     const auto* source = static_cast<const std::byte*>(in);
     auto* result = static_cast<std::byte*>(out);
     in_pieces(bytes, job_->scratch_bytes(), [&](std::size_t done, std::size_t n) {

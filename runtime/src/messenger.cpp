@@ -5,6 +5,7 @@
 #include <string>
 
 #include "spmd/detail/copy.hpp"
+#include "spmd/detail/trace.hpp"
 #include "spmd/error.hpp"
 
 namespace spmd::detail {
@@ -98,6 +99,7 @@ void Messenger::send(int dest, int tag, const void* data, std::size_t bytes) {
         throw Error("send: no rank " + std::to_string(dest) + " in a world of " +
                     std::to_string(job_.size()));
     if (tag < 0) throw Error("send: tags are >= 0, not " + std::to_string(tag));
+    trace::Span trace_send(trace::Kind::send, dest, tag, bytes);
     const auto* bytes_in = static_cast<const std::byte*>(data);
     if (dest == rank_) {  // to itself: straight into the private list, never blocks
         unexpected_.push_back({{rank_, tag, bytes}, {bytes_in, bytes_in + bytes}});
@@ -183,12 +185,14 @@ void check_source(int source, int size, const char* what) {
 
 Status Messenger::recv(int source, int tag, void* data, std::size_t capacity) {
     check_source(source, job_.size(), "recv");
+    trace::Span trace_recv(trace::Kind::recv, source, tag, capacity);
     auto* out = static_cast<std::byte*>(data);
     if (auto it = find_stashed(source, tag); it != unexpected_.end()) {
         if (it->status.bytes > capacity) too_small(it->status, capacity);
         copy_bytes(out, it->payload.data(), it->payload.size());
         const Status status = it->status;
         unexpected_.erase(it);
+        trace_recv.result(status.source, status.tag, status.bytes);
         return status;
     }
     for (;;) {
@@ -204,6 +208,7 @@ Status Messenger::recv(int source, int tag, void* data, std::size_t capacity) {
         if (!bulk && cell.size) copy_bytes(out, cell.payload, cell.size);
         release(cell);
         if (bulk) stream_in(status.source, out, status.bytes);
+        trace_recv.result(status.source, status.tag, status.bytes);
         return status;
     }
 }

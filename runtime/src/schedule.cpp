@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "spmd/detail/trace.hpp"
 #include "spmd/error.hpp"
 
 namespace spmd {
@@ -51,7 +52,9 @@ ScheduledLoop::ScheduledLoop(std::size_t n, Schedule policy, std::size_t chunk, 
 }
 
 Range ScheduledLoop::next() {
-    return policy_ == Schedule::static_ ? next_static() : next_shared();
+    const Range range = policy_ == Schedule::static_ ? next_static() : next_shared();
+    detail::trace::chunk(range.begin, range.end, std::uint16_t(policy_));
+    return range;
 }
 
 Range ScheduledLoop::next_static() {

@@ -12,6 +12,7 @@
 
 #include "spmd/detail/job.hpp"
 #include "spmd/detail/messenger.hpp"
+#include "spmd/detail/trace.hpp"
 #include "spmd/detail/wait.hpp"
 
 namespace spmd {
@@ -86,6 +87,7 @@ World::World() {
     current_job = job_.get();
     current_rank = rank_;
     std::set_terminate(report_and_exit);
+    if (under_launcher) detail::trace::attach_from_environment(rank_, size_);  // errors reported
     set_state(detail::WorldState::open);
 }
 
@@ -139,7 +141,11 @@ void World::abort(std::string_view message) {
 void World::barrier() {
     const std::uint32_t epoch = ++barrier_epoch_;
     const auto& abort = job_->header().abort;
+    detail::trace::Span trace_barrier(detail::trace::Kind::barrier, -1, -1, epoch);
     for (int round = 0, distance = 1; distance < size_; ++round, distance <<= 1) {
+        detail::trace::Span trace_round(detail::trace::Kind::barrier_round,
+                                        (rank_ + distance) % size_,
+                                        (rank_ - distance + size_) % size_, epoch, round);
         detail::BarrierFlag& out = job_->barrier_flag((rank_ + distance) % size_, round);
         out.epoch.store(epoch, std::memory_order_seq_cst);
         if (out.sleeping.load(std::memory_order_seq_cst)) detail::futex_wake(out.epoch, 1);
@@ -199,6 +205,7 @@ std::pair<std::shared_ptr<void>, void*> World::shared_bytes(std::string_view nam
         job_->forget_shared();
     }
     void* address = mapping->address();
+    detail::trace::shared_array(name, bytes);
     return {std::move(mapping), address};
 }
 

@@ -56,6 +56,26 @@ TEST_CASE("hello_barrier --explain shows the log2 rounds") {
     REQUIRE(r.code == 0);
     CHECK_THAT(r.out, Contains("rank 0, round 2: signals rank 4, waits for rank 1"));
     CHECK_THAT(r.out, Contains("rank 3, round 0: signals rank 4, waits for rank 2"));
+    // One picture, round by round and rank by rank, after every hello: not interleaved.
+    const auto lines = test::lines(r.out);
+    std::vector<std::string> pattern;
+    for (const auto& line : lines)
+        if (line.rfind("  rank ", 0) == 0) pattern.push_back(line.substr(0, line.find(':')));
+    std::vector<std::string> expected;
+    for (int round = 0; round < 3; ++round)
+        for (int rank = 0; rank < 5; ++rank)
+            expected.push_back("  rank " + std::to_string(rank) + ", round " +
+                               std::to_string(round));
+    CHECK(pattern == expected);
+    CHECK(r.out.rfind("Hello World again") < r.out.find("round 0 (distance 1):"));
+    CHECK_THAT(
+        r.out,
+        Contains(
+            "rank 4, round 2: signals rank 3, waits for rank 0   (has now heard from 5 of 5)"));
+    CHECK_THAT(
+        r.out,
+        Contains(
+            "rank 2, round 1: signals rank 4, waits for rank 0   (has now heard from 4 of 5)"));
 }
 
 TEST_CASE("save_primes collects every prime below the bound in one shared list") {

@@ -20,6 +20,7 @@
 
 #include "spmd/detail/copy.hpp"
 #include "spmd/detail/job.hpp"
+#include "spmd/detail/trace.hpp"
 #include "spmd/detail/wait.hpp"
 #include "spmd/error.hpp"
 #include "spmd/world.hpp"
@@ -87,6 +88,7 @@ public:
 
     // Blocks while the queue is full. Throws spmd::Error if the queue is closed.
     void push(const T& value) {
+        detail::trace::Span trace(detail::trace::Kind::queue_push, -1, -1, sizeof(T));
         const std::uint64_t t = take_push_ticket();
         Slot& slot = slot_of(t);
         const std::uint32_t free_turn = turn_of(t);
@@ -120,6 +122,7 @@ public:
     // The next item; blocks while the queue is empty and open. nullopt once the queue is
     // closed and every item pushed before close() has been popped.
     std::optional<T> pop() {
+        detail::trace::Span trace(detail::trace::Kind::queue_pop, -1, -1, sizeof(T));
         // A ticket is a promise: item t arrives unless t >= the count frozen by close().
         const std::uint64_t t = control_->tail.fetch_add(1, std::memory_order_acq_rel);
         Slot& slot = slot_of(t);
@@ -134,7 +137,10 @@ public:
             return true;
         };
         if (!ready()) control_->not_empty.wait(*abort_, ready);
-        if (drained) return std::nullopt;
+        if (drained) {
+            trace.set_detail(1);
+            return std::nullopt;
+        }
         return take(slot, full_turn);
     }
 
