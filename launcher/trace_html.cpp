@@ -18,7 +18,7 @@ using spmd::detail::trace::Kind;
 
 namespace {
 
-constexpr double left = 90, right = 30, top = 70, lane = 44, bar = 24, width = 1200;
+constexpr double left = 70, right = 40, lane = 44, bar = 24, width = 1160;
 
 std::string fmt(const char* format, double a, double b = 0, double c = 0, double d = 0) {
     char text[160];
@@ -75,44 +75,17 @@ std::string describe(const Event& e) {
     return "";
 }
 
-}  // namespace
-
-void write_html(const MergedTrace& trace, std::ostream& out) {
-    const double span_ns = std::max<double>(1, double(trace.end_ns - trace.start_ns));
+// One timeline of [t0, t1] with its top edge at `at`; returns the height it took.
+double write_panel(const MergedTrace& trace, std::ostream& out, std::uint64_t t0, std::uint64_t t1,
+                   double at, const std::string& title) {
+    const double span_ns = std::max<double>(1, double(t1 - t0));
     const double plot = width - left - right;
-    auto x = [&](std::uint64_t ns) { return left + plot * double(ns - trace.start_ns) / span_ns; };
-    auto y = [&](int rank) { return top + lane * rank; };  // top of the rank's bar
-    const double height = top + lane * trace.ranks + 40;
-
-    out << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>mprun trace: "
-        << trace.ranks << " ranks</title>\n<style>body{font-family:sans-serif;margin:16px;"
-        << "background:#fff}svg text{font-size:12px;fill:#222}</style></head><body>\n";
-    out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-        << "\" viewBox=\"0 0 " << width << " " << height << "\">\n";
-    out << "<defs>"
-           "<marker id=\"msg\" markerWidth=\"8\" markerHeight=\"8\" refX=\"7\" refY=\"4\" "
-           "orient=\"auto\">"
-           "<path d=\"M0,0 L8,4 L0,8 z\" fill=\"#1f5fbf\"/></marker>"
-           "<marker id=\"sig\" markerWidth=\"8\" markerHeight=\"8\" refX=\"7\" refY=\"4\" "
-           "orient=\"auto\">"
-           "<path d=\"M0,0 L8,4 L0,8 z\" fill=\"#8a2be2\"/></marker></defs>\n";
-    out << fmt("<text x=\"%g\" y=\"22\" style=\"font-size:15px\">", left)
-        << "mprun trace: " << trace.ranks << " ranks, " << fmt("%.1f us", span_ns / 1e3)
+    auto x = [&](std::uint64_t ns) {
+        return left + plot * std::clamp(double(std::int64_t(ns - t0)) / span_ns, 0.0, 1.0);
+    };
+    auto y = [&](int rank) { return at + 30 + lane * rank; };  // top of the rank's bar
+    out << fmt("<text x=\"%g\" y=\"%g\" style=\"font-size:14px\">", left, at + 16) << escaped(title)
         << "</text>\n";
-    // Legend.
-    const struct {
-        const char* colour;
-        const char* text;
-    } legend[] = {{"#8fd18f", "working"},
-                  {"#f0a030", "waiting"},
-                  {"#1f5fbf", "message"},
-                  {"#8a2be2", "barrier signal"},
-                  {"#2e8b57", "loop chunk"}};
-    for (int i = 0; i < 5; ++i) {
-        out << fmt("<rect x=\"%g\" y=\"34\" width=\"14\" height=\"14\" fill=\"", left + i * 140.0)
-            << legend[i].colour << "\"/>" << fmt("<text x=\"%g\" y=\"46\">", left + i * 140.0 + 20)
-            << legend[i].text << "</text>\n";
-    }
     for (int r = 0; r < trace.ranks; ++r) {
         const auto& events = trace.events[std::size_t(r)];
         out << fmt("<text x=\"8\" y=\"%g\">rank %g</text>\n", y(r) + bar * 0.7, r);
@@ -127,6 +100,7 @@ void write_html(const MergedTrace& trace, std::ostream& out) {
         out << fmt("<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#8fd18f\"/>\n",
                    x(first), y(r), std::max(1.0, x(last) - x(first)), bar);
         for (const Event& e : events) {
+            if (e.end_ns < t0 || e.begin_ns > t1) continue;
             const double x0 = x(e.begin_ns), w = std::max(1.5, x(e.end_ns) - x0);
             std::string mark;
             if (waits(e.kind))
@@ -148,6 +122,7 @@ void write_html(const MergedTrace& trace, std::ostream& out) {
     for (const Flow& f : trace.flows) {
         const Event& from = trace.events[std::size_t(f.from_rank)][std::size_t(f.from_event)];
         const Event& to = trace.events[std::size_t(f.to_rank)][std::size_t(f.to_event)];
+        if (to.end_ns < t0 || from.begin_ns > t1) continue;
         const bool message = f.kind == Flow::Kind::message;
         // From the sender's bar edge to the receiver's, whichever way round they lie.
         const double y0 = y(f.from_rank) + (f.to_rank >= f.from_rank ? bar : 0);
@@ -161,15 +136,66 @@ void write_html(const MergedTrace& trace, std::ostream& out) {
             << " stroke-width=\"1.3\"><title>" << (message ? "message" : "barrier signal")
             << " rank " << f.from_rank << " &#8594; rank " << f.to_rank << "</title></line>\n";
     }
-    // Time axis.
-    const double axis = top + lane * trace.ranks + 6;
+    // Time axis, in microseconds since the job's first event.
+    const double axis = y(trace.ranks) - lane + bar + 10;
     out << fmt("<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>\n", left, axis,
                left + plot, axis);
-    for (int i = 0; i <= 5; ++i) {
-        const double t = span_ns * i / 5;
+    for (int i = 0; i <= 4; ++i)
         out << fmt("<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">%.1f us</text>\n",
-                   left + plot * i / 5, axis + 18, t / 1e3);
-    }
+                   left + plot * i / 4, axis + 16,
+                   (double(t0 - trace.start_ns) + span_ns * i / 4) / 1e3);
+    return axis + 30 - at;
+}
+
+}  // namespace
+
+void write_html(const MergedTrace& trace, std::ostream& out) {
+    // Ranks start at different moments (fork, exec, loading): a second panel begins where
+    // the last rank recorded its first event, where barrier rounds line up visibly.
+    std::uint64_t all_started = trace.start_ns;
+    for (const auto& events : trace.events)
+        if (!events.empty())
+            all_started = std::max(
+                all_started,
+                std::min_element(events.begin(), events.end(), [](const Event& a, const Event& b) {
+                    return a.begin_ns < b.begin_ns;
+                })->begin_ns);
+    const bool zoom =
+        trace.end_ns > trace.start_ns &&
+        double(all_started - trace.start_ns) > 0.2 * double(trace.end_ns - trace.start_ns);
+    const double panel_height = 30 + lane * trace.ranks + 40;
+    const double height = 60 + panel_height * (zoom ? 2 : 1) + 10;
+
+    out << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>mprun trace: "
+        << trace.ranks << " ranks</title>\n<style>body{font-family:sans-serif;margin:8px;"
+        << "background:#fff}svg text{font-size:12px;fill:#222}</style></head><body>\n";
+    out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+        << "\" viewBox=\"0 0 " << width << " " << height << "\">\n";
+    out << "<defs>"
+           "<marker id=\"msg\" markerWidth=\"8\" markerHeight=\"8\" refX=\"7\" refY=\"4\" "
+           "orient=\"auto\">"
+           "<path d=\"M0,0 L8,4 L0,8 z\" fill=\"#1f5fbf\"/></marker>"
+           "<marker id=\"sig\" markerWidth=\"8\" markerHeight=\"8\" refX=\"7\" refY=\"4\" "
+           "orient=\"auto\">"
+           "<path d=\"M0,0 L8,4 L0,8 z\" fill=\"#8a2be2\"/></marker></defs>\n";
+    const struct {
+        const char* colour;
+        const char* text;
+    } legend[] = {{"#8fd18f", "working"},
+                  {"#f0a030", "waiting"},
+                  {"#1f5fbf", "message, send, collective"},
+                  {"#8a2be2", "barrier signal"},
+                  {"#2e8b57", "loop chunk"}};
+    for (int i = 0; i < 5; ++i)
+        out << fmt("<rect x=\"%g\" y=\"14\" width=\"14\" height=\"14\" fill=\"", left + i * 190.0)
+            << legend[i].colour << "\"/>" << fmt("<text x=\"%g\" y=\"26\">", left + i * 190.0 + 20)
+            << legend[i].text << "</text>\n";
+    const std::string whole = "mprun trace: " + std::to_string(trace.ranks) + " ranks, " +
+                              fmt("%.1f us", double(trace.end_ns - trace.start_ns) / 1e3);
+    const double used = write_panel(trace, out, trace.start_ns, trace.end_ns, 40, whole);
+    if (zoom)
+        write_panel(trace, out, all_started, trace.end_ns, 40 + used,
+                    "from the moment every rank is running");
     out << "</svg>\n</body></html>\n";
 }
 
