@@ -32,7 +32,7 @@ quietly() {
 
 packages=(g++ cmake make pkg-config libboost-dev libboost-program-options-dev
           libfftw3-dev libnanoflann-dev catch2
-          nlohmann-json3-dev)  # the trace tests parse mprun --trace's JSON with it
+          nlohmann-json3-dev zlib1g-dev)  # trace tests: parse the JSON, decode a PNG
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
