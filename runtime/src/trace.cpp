@@ -103,7 +103,7 @@ void commit(const Event& event) noexcept {
 }
 
 void record_chunk_slow(std::uint64_t begin, std::uint64_t end, std::uint16_t policy) noexcept {
-    Event event;
+    Event event{};
     event.kind = Kind::chunk;
     event.begin_ns = event.end_ns = now_ns();
     event.a = begin;
@@ -113,7 +113,7 @@ void record_chunk_slow(std::uint64_t begin, std::uint64_t end, std::uint16_t pol
 }
 
 void record_shared_slow(std::string_view name, std::uint64_t bytes) noexcept {
-    Event event;
+    Event event{};
     event.kind = Kind::shared_array;
     event.begin_ns = event.end_ns = now_ns();
     event.a = bytes;

@@ -29,14 +29,15 @@ std::string_view name_of(Kind kind);
 std::string_view name_of(Collective kind);
 
 // One cache line: the rank writes it with plain stores and publishes it with its count.
+// No default member initializers: a Span holds one, and must cost nothing when off.
 struct Event {
-    std::uint64_t begin_ns = 0, end_ns = 0;  // CLOCK_MONOTONIC, shared by all processes
-    std::uint64_t a = 0, b = 0;
-    std::int32_t peer = -1, peer2 = -1;
-    Kind kind = Kind::barrier;
-    std::uint16_t detail = 0;
-    std::uint32_t unused = 0;
-    char label[16] = {};
+    std::uint64_t begin_ns, end_ns;  // CLOCK_MONOTONIC, shared by all processes
+    std::uint64_t a, b;
+    std::int32_t peer, peer2;
+    Kind kind;
+    std::uint16_t detail;
+    std::uint32_t unused;
+    char label[16];
 };
 static_assert(sizeof(Event) == 64, "an event is one cache line");
 
@@ -62,14 +63,8 @@ class Span {
 public:
     explicit Span(Kind kind, int peer = -1, int peer2 = -1, std::uint64_t a = 0,
                   std::uint16_t detail = 0) {
-        if (on) [[unlikely]] {
-            event_.kind = kind;
-            event_.peer = peer;
-            event_.peer2 = peer2;
-            event_.a = a;
-            event_.detail = detail;
-            event_.begin_ns = now_ns();
-        }
+        if (on) [[unlikely]]
+            event_ = Event{now_ns(), 0, a, 0, peer, peer2, kind, detail, 0, {}};
     }
     ~Span() {
         if (on) [[unlikely]] {
