@@ -123,7 +123,7 @@ void record_shared_slow(std::string_view name, std::uint64_t bytes) noexcept {
 
 void attach_from_environment(int rank, int size) {
     const char* text = std::getenv("SPMD_TRACE");
-    if (!text || !*text) return;
+    if (!text || !*text || mine) return;  // a later World of the same rank keeps the log
     auto bad = [&](const std::string& why) {
         return Error(std::string("SPMD_TRACE='") + text + "' " + why);
     };
