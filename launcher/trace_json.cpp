@@ -119,6 +119,9 @@ public:
     void flow(int id, const Flow& f) {
         const Event& from = trace_.events[std::size_t(f.from_rank)][std::size_t(f.from_event)];
         const Event& to = trace_.events[std::size_t(f.to_rank)][std::size_t(f.to_event)];
+        // 1 ns inside the receiving slice's end, so that viewers bind the arrow to that
+        // slice ("bp":"e": the enclosing one) and not to whatever starts at the same moment.
+        const std::uint64_t lands = to.end_ns > to.begin_ns ? to.end_ns - 1 : to.end_ns;
         const char* name = f.kind == Flow::Kind::message ? "message" : "signal";
         const char* cat = f.kind == Flow::Kind::message ? "p2p" : "barrier";
         begin_record();
@@ -127,7 +130,7 @@ public:
         begin_record();
         out_ << "{\"name\":\"" << name << "\",\"cat\":\"" << cat
              << "\",\"ph\":\"f\",\"bp\":\"e\",\"id\":" << id << ",\"pid\":" << f.to_rank
-             << ",\"tid\":0,\"ts\":" << us(to.end_ns) << "}";
+             << ",\"tid\":0,\"ts\":" << us(lands) << "}";
     }
 
     void write() {
