@@ -182,6 +182,16 @@ TEST_CASE("--trace: a rank that dies leaves the events it recorded") {
     for (int r : {0, 1}) CHECK(named(t.by_rank[r], "barrier", "barrier").size() >= 2);
 }
 
+TEST_CASE("--trace: a rank's log keeps its first 131072 events and mprun counts the rest") {
+    // One rank: a barrier is one event (no rounds).
+    Traced t = traced(1, test::bin("spmd_trace_program") + " barriers 140000");
+    CHECK(t.run.code == 0);
+    CHECK(t.run.err ==
+          "mprun: trace: rank 0 recorded only its first 131072 events (8928 more were dropped)\n");
+    CHECK(named(t.by_rank[0], "barrier", "barrier").size() == 131072);
+    CHECK(t.trace.at("otherData").at("dropped") == json::array({8928}));
+}
+
 TEST_CASE("--trace: bad file names are refused before the job starts") {
     auto r = test::run(test::bin("mprun") + " -n 2 --trace /nonexistent/t.json " +
                        test::bin("hello_barrier"));

@@ -4,6 +4,7 @@
 //                           a broadcast from rank 0, a dynamic loop over [0, N) in chunks
 //                           of 7, a guided one over [0, N), and a queue of one item per rank
 //   trace_program die       two barriers, then the last rank exits with code 3
+//   trace_program barriers K  K barriers, nothing else
 #include <cstdlib>
 #include <cstring>
 #include <spmd/queue.hpp>
@@ -18,6 +19,10 @@ int main(int argc, char** argv) {
         world.barrier();
         if (rank == size - 1) std::exit(3);
         world.barrier();
+        return 0;
+    }
+    if (argc > 2 && std::strcmp(argv[1], "barriers") == 0) {
+        for (long i = std::atol(argv[2]); i > 0; --i) world.barrier();
         return 0;
     }
     const std::size_t n = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 1000;
