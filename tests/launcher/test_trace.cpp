@@ -179,7 +179,9 @@ TEST_CASE("--trace: a rank that dies leaves the events it recorded") {
     CHECK_THAT(t.run.err, Contains("rank 2 exited with code 3"));
     CHECK(named(t.by_rank[2], "barrier", "barrier").size() == 2);
     CHECK(named(t.by_rank[2], "barrier", "round ").size() == 2 * 2);
-    for (int r : {0, 1}) CHECK(named(t.by_rank[r], "barrier", "barrier").size() >= 2);
+    // Rank 2 left barrier 2, so every rank had entered it, so every rank finished barrier 1;
+    // whether ranks 0 and 1 finish barrier 2 before they are stopped is a race.
+    for (int r : {0, 1}) CHECK(named(t.by_rank[r], "barrier", "barrier").size() >= 1);
 }
 
 TEST_CASE("--trace: a rank's log keeps its first 131072 events and mprun counts the rest") {
@@ -213,8 +215,7 @@ TEST_CASE("--trace: bad file names are refused before the job starts") {
 TEST_CASE("a rank given a bad SPMD_TRACE says so; without --trace mprun clears it") {
     auto r = test::run(test::bin("mprun") + " -n 2 -x SPMD_TRACE=zz " + test::bin("hello_barrier"));
     CHECK(r.code == 1);
-    CHECK_THAT(r.err,
-               Contains("mprun: rank 0 failed: SPMD_TRACE='zz' is not a file descriptor number"));
+    CHECK_THAT(r.err, Contains("failed: SPMD_TRACE='zz' is not a file descriptor number"));
     CHECK(test::nothing_left_of(r.pid));
 
     r = test::run("env SPMD_TRACE=0 " + test::bin("mprun") + " -n 2 " + test::bin("hello_barrier"));
