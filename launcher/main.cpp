@@ -119,6 +119,11 @@ int run_job(const mprun::Options& options) {
     supervisor.on_failure = [&](const spmd::detail::Failure& failure) {
         if (exit_code != 0) return;  // already stopping for a signal or the timeout
         exit_code = failure.exit_code;
+        if (!failure.line.empty()) {  // the rank's own reason, once; its peers stay quiet
+            const std::string text = failure.line + "\n";
+            [[maybe_unused]] auto ignored = write(2, text.data(), text.size());
+            return;
+        }
         say("rank " + std::to_string(failure.rank) + " " + failure.cause +
             (size > 1 ? "; stopping the other ranks" : ""));
     };

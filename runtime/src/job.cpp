@@ -11,7 +11,7 @@ namespace spmd::detail {
 
 namespace {
 constexpr std::uint64_t job_magic = 0x73706d646a6f6231ULL;  // "spmdjob1"
-constexpr std::uint32_t job_version = 2;
+constexpr std::uint32_t job_version = 3;  // 3: RankReport::exit_code
 
 std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
 std::size_t reports_offset() { return round_up(sizeof(JobHeader), 64); }
@@ -116,7 +116,8 @@ void JobSegment::set_abort() {
         }
 }
 
-void JobSegment::record_failure(int rank, FailureKind kind, const std::string& message) {
+void JobSegment::record_failure(int rank, FailureKind kind, const std::string& message,
+                                int exit_code) {
     RankReport& slot = report(rank);
     std::uint32_t none = 0;
     // Claim the slot first so that a second failure of the same rank cannot tear it.
@@ -124,6 +125,7 @@ void JobSegment::record_failure(int rank, FailureKind kind, const std::string& m
     const std::size_t n = std::min(message.size(), sizeof slot.message - 1);
     std::memcpy(slot.message, message.data(), n);
     slot.message[n] = '\0';
+    slot.exit_code = exit_code;
     slot.kind.store(static_cast<std::uint32_t>(kind), std::memory_order_release);
 }
 

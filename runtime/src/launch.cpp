@@ -50,8 +50,10 @@ void launch(int n, const std::function<void(World&)>& fn, const LaunchOptions& o
         throw;
     }
     supervisor.run();
-    if (const auto& failure = supervisor.failure())
+    if (const auto& failure = supervisor.failure()) {
+        if (!failure->line.empty()) throw Error(failure->line);  // World::fail's own words
         throw Error("rank " + std::to_string(failure->rank) + " " + failure->cause);
+    }
 }
 
 }  // namespace spmd

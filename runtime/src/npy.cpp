@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <utility>
 
@@ -33,11 +34,17 @@ struct DtypeInfo {
     std::string_view descr, name;
     std::size_t size;
 };
-constexpr std::array<DtypeInfo, 5> kDtypes{{{Dtype::f8, "<f8", "float64", 8},
-                                            {Dtype::f4, "<f4", "float32", 4},
-                                            {Dtype::i8, "<i8", "int64", 8},
-                                            {Dtype::i4, "<i4", "int32", 4},
-                                            {Dtype::c16, "<c16", "complex128", 16}}};
+constexpr std::array<DtypeInfo, 11> kDtypes{{{Dtype::f8, "<f8", "float64", 8},
+                                             {Dtype::f4, "<f4", "float32", 4},
+                                             {Dtype::i8, "<i8", "int64", 8},
+                                             {Dtype::i4, "<i4", "int32", 4},
+                                             {Dtype::c16, "<c16", "complex128", 16},
+                                             {Dtype::i2, "<i2", "int16", 2},
+                                             {Dtype::i1, "|i1", "int8", 1},
+                                             {Dtype::u8, "<u8", "uint64", 8},
+                                             {Dtype::u4, "<u4", "uint32", 4},
+                                             {Dtype::u2, "<u2", "uint16", 2},
+                                             {Dtype::u1, "|u1", "uint8", 1}}};
 
 const DtypeInfo& info(Dtype d) { return kDtypes.at(static_cast<std::size_t>(d)); }
 
@@ -120,7 +127,10 @@ Dtype parse_descr(const std::string& path, const std::string& s) {
     std::string why = !s.empty() && s[0] == '>'          ? "big-endian"
                       : s.find('O') != std::string::npos ? "object arrays cannot be read"
                       : known                            ? "byte order must be '<'"
-                                                         : "supported: <f8 <f4 <i8 <i4 <c16";
+                      : s.find('c') != std::string::npos ? "supported complex: <c16"
+                      : s.find('U') != std::string::npos || s.find('S') != std::string::npos
+                          ? "strings are not numbers"
+                          : "supported: <f8 <f4, <i8 <i4 <i2 |i1, <u8 <u4 <u2 |u1, <c16";
     bad(path, "unsupported dtype " + quote(s) + " (" + why + ")");
 }
 
@@ -182,10 +192,11 @@ public:
         if (__builtin_mul_overflow(*n, itemsize(h.dtype), &bytes) || bytes > PTRDIFF_MAX)
             bad(path_, "shape " + shape_text(h.shape) + " of " + std::string(name(h.dtype)) +
                            " is too large");
-        // Fortran and C order lay out the same bytes unless two axes are longer than 1.
-        if (*fortran && *n > 0 &&
-            std::count_if(h.shape.begin(), h.shape.end(), [](auto d) { return d > 1; }) > 1)
-            bad(path_, "Fortran-order arrays are not supported (save with np.ascontiguousarray)");
+        // Fortran and C order lay out the same bytes unless two axes are longer than 1:
+        // only then is the order kept, for read() to transpose.
+        h.fortran_order =
+            *fortran && *n > 0 &&
+            std::count_if(h.shape.begin(), h.shape.end(), [](auto d) { return d > 1; }) > 1;
         return h;
     }
 
@@ -327,8 +338,29 @@ std::pair<std::string, int> create_temp(const std::string& path, int flags) {
     }
 }
 
+bool is_integer(Dtype d) {
+    return d == Dtype::i8 || d == Dtype::i4 || d == Dtype::i2 || d == Dtype::i1 || d == Dtype::u8 ||
+           d == Dtype::u4 || d == Dtype::u2 || d == Dtype::u1;
+}
+
+// Whether `to` holds every value of `from` (int64 and uint64 beyond 2^53 round in f8, as
+// numpy's astype(float64) rounds them).
+bool converts(Dtype from, Dtype to) {
+    if (from == to) return true;
+    switch (to) {
+        case Dtype::f8:
+            return from == Dtype::f4 || is_integer(from);
+        case Dtype::i8:
+            return is_integer(from) && from != Dtype::u8;
+        case Dtype::i4:
+            return from == Dtype::i2 || from == Dtype::i1 || from == Dtype::u2 || from == Dtype::u1;
+        default:
+            return false;
+    }
+}
+
 template <class From, class To>
-void widen(const unsigned char* src, To* dst, std::size_t n) {
+void convert_as(const unsigned char* src, To* dst, std::size_t n) {
     for (std::size_t k = 0; k < n; ++k) {
         From v;
         std::memcpy(&v, src + k * sizeof(From), sizeof(From));
@@ -336,14 +368,92 @@ void widen(const unsigned char* src, To* dst, std::size_t n) {
     }
 }
 
-bool widens(Dtype from, Dtype to) {
-    return (from == Dtype::f4 && to == Dtype::f8) || (from == Dtype::i4 && to == Dtype::i8);
+// n items of dtype `from` at src into dst, as To.
+template <class To>
+void convert(Dtype from, const unsigned char* src, To* dst, std::size_t n) {
+    if constexpr (std::is_arithmetic_v<To>) {
+        switch (from) {
+            case Dtype::f8:
+                return convert_as<double>(src, dst, n);
+            case Dtype::f4:
+                return convert_as<float>(src, dst, n);
+            case Dtype::i8:
+                return convert_as<std::int64_t>(src, dst, n);
+            case Dtype::i4:
+                return convert_as<std::int32_t>(src, dst, n);
+            case Dtype::i2:
+                return convert_as<std::int16_t>(src, dst, n);
+            case Dtype::i1:
+                return convert_as<std::int8_t>(src, dst, n);
+            case Dtype::u8:
+                return convert_as<std::uint64_t>(src, dst, n);
+            case Dtype::u4:
+                return convert_as<std::uint32_t>(src, dst, n);
+            case Dtype::u2:
+                return convert_as<std::uint16_t>(src, dst, n);
+            case Dtype::u1:
+                return convert_as<std::uint8_t>(src, dst, n);
+            case Dtype::c16:
+                break;
+        }
+    }
+    std::memcpy(dst, src, n * sizeof(To));  // same dtype (check_dtype saw to it)
+}
+
+// Where the items of a Fortran-order file go in C order: item k of the file has axis 0
+// fastest; `offset` is its C-order index, stepped like an odometer.
+class FortranToC {
+public:
+    explicit FortranToC(const std::vector<std::size_t>& shape)
+        : shape_(shape), index_(shape.size(), 0), stride_(shape.size(), 1) {
+        for (std::size_t a = shape.size(); a-- > 1;) stride_[a - 1] = stride_[a] * shape[a];
+    }
+    std::size_t offset() const { return offset_; }
+    void next() {
+        for (std::size_t a = 0; a < shape_.size(); ++a) {
+            offset_ += stride_[a];
+            if (++index_[a] < shape_[a]) return;
+            offset_ -= shape_[a] * stride_[a];
+            index_[a] = 0;
+        }
+    }
+
+private:
+    std::vector<std::size_t> shape_, index_, stride_;
+    std::size_t offset_ = 0;
+};
+
+// The items of `r`'s file as To, in C order: chunks of the file converted through `buf`.
+template <class To>
+void read_converted(int fd, const Header& h, To* out, const std::string& path,
+                    const std::function<void(std::size_t)>& short_read) {
+    const std::size_t from = itemsize(h.dtype), total = h.data_bytes();
+    const std::size_t chunk = (std::size_t{1} << 20) / 16 * from;  // whole items
+    std::vector<unsigned char> buf(std::min(total, chunk));
+    std::vector<To> items;
+    std::optional<FortranToC> place;
+    if (h.fortran_order) place.emplace(h.shape);
+    for (std::size_t done = 0; done < total;) {
+        const std::size_t want = std::min(total - done, chunk), n = want / from;
+        if (std::size_t got = read_full(fd, buf.data(), want, path); got < want)
+            short_read(done + got);
+        if (!place) {
+            convert(h.dtype, buf.data(), out + done / from, n);
+        } else {
+            items.resize(n);
+            convert(h.dtype, buf.data(), items.data(), n);
+            for (std::size_t k = 0; k < n; ++k, place->next()) out[place->offset()] = items[k];
+        }
+        done += want;
+    }
 }
 
 }  // namespace
 
 std::size_t itemsize(Dtype d) { return info(d).size; }
-std::string_view descr(Dtype d) { return info(d).descr; }
+std::string_view descr(Dtype d) {
+    return info(d).descr;
+}
 std::string_view name(Dtype d) { return info(d).name; }
 
 std::size_t Header::count() const {
@@ -353,6 +463,16 @@ std::size_t Header::count() const {
 }
 
 Header read_header(const std::string& path) { return detail::Reader(path).header(); }
+
+std::pair<std::size_t, std::size_t> matrix_shape(const std::string& path, const Header& h) {
+    if (h.dtype == Dtype::c16)
+        bad(path, "complex128 values are not points: expected a real dtype (float or integer)");
+    if (h.shape.size() == 1) return {h.shape[0], 1};  // n points of one coordinate
+    if (h.shape.size() != 2)
+        bad(path, "expected a 2-D array (points x coordinates) or a 1-D one (d = 1), got shape " +
+                      shape_text(h.shape));
+    return {h.shape[0], h.shape[1]};
+}
 
 namespace detail {
 
@@ -401,11 +521,11 @@ Reader::Reader(const std::string& path) : path_(path) {
 
 Reader::~Reader() { ::close(fd_); }
 
-void Reader::check_dtype(Dtype to, bool widen) const {
-    if (header_.dtype == to || (widen && widens(header_.dtype, to))) return;
+void Reader::check_dtype(Dtype to, bool convert) const {
+    if (header_.dtype == to || (convert && converts(header_.dtype, to))) return;
     std::string want(name(to));
-    if (widen && to == Dtype::f8) want += " or float32";
-    if (widen && to == Dtype::i8) want += " or int32";
+    if (convert && to == Dtype::f8) want = "a real number (float or integer)";
+    if (convert && to == Dtype::i8) want = "an integer (int8 to int64, uint8 to uint32)";
     throw FormatError(path_ + ": dtype is " + std::string(name(header_.dtype)) + " (" +
                       quote(descr(header_.dtype)) + ") but " + want + " was expected");
 }
@@ -420,22 +540,28 @@ void Reader::read(Dtype to, void* out, std::size_t count) {
         bad(path_, "truncated: header says " + describe(header_) + " but " + std::to_string(got) +
                        " bytes follow");
     };
-    if (header_.dtype == to) {
+    if (header_.dtype == to && !header_.fortran_order) {
         if (std::size_t got = read_full(fd_, out, total, path_); got < total) short_read(got);
     } else {
-        // Widen through a bounded buffer: one pass over the file, no full-size copy.
-        const std::size_t from = itemsize(header_.dtype), chunk = std::size_t{1} << 20;
-        std::vector<unsigned char> buf(std::min(total, chunk));
-        for (std::size_t done = 0; done < total;) {
-            std::size_t want = std::min(total - done, chunk);
-            if (std::size_t got = read_full(fd_, buf.data(), want, path_); got < want)
-                short_read(done + got);
-            std::size_t first = done / from, n = want / from;
-            if (to == Dtype::f8)
-                widen<float>(buf.data(), static_cast<double*>(out) + first, n);
-            else
-                widen<std::int32_t>(buf.data(), static_cast<std::int64_t*>(out) + first, n);
-            done += want;
+        switch (to) {
+            case Dtype::f8:
+                read_converted(fd_, header_, static_cast<double*>(out), path_, short_read);
+                break;
+            case Dtype::f4:
+                read_converted(fd_, header_, static_cast<float*>(out), path_, short_read);
+                break;
+            case Dtype::i8:
+                read_converted(fd_, header_, static_cast<std::int64_t*>(out), path_, short_read);
+                break;
+            case Dtype::i4:
+                read_converted(fd_, header_, static_cast<std::int32_t*>(out), path_, short_read);
+                break;
+            case Dtype::c16:
+                read_converted(fd_, header_, static_cast<std::complex<double>*>(out), path_,
+                               short_read);
+                break;
+            default:
+                throw Error(path_ + ": cannot read into " + std::string(name(to)));
         }
     }
     char extra;  // the size check above misses pipes and files that grew since
@@ -524,26 +650,72 @@ OutputFile::OutputFile(OutputFile&& o) noexcept
       unnamed_(o.unnamed_),
       committed_(std::exchange(o.committed_, true)) {}
 
-void OutputFile::commit() {
+void OutputFile::commit() { commit_all({this}); }
+
+std::string OutputFile::hidden_name() {
     if (committed_) throw UsageError(path_ + ": OutputFile committed twice");
-    if (unnamed_) {
-        // Link the unnamed file under a temporary name, then rename it over path(): an
-        // existing file is replaced at once, never half-written.
-        const std::string linked = path_ + ".tmp." + std::to_string(::getpid());
-        const std::string self = "/proc/self/fd/" + std::to_string(fd_);
-        ::unlink(linked.c_str());
-        if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, linked.c_str(), AT_SYMLINK_FOLLOW) != 0)
-            throw UsageError(sys_error(path_, "cannot name the output"));
-        if (::rename(linked.c_str(), path_.c_str()) != 0) {
-            ::unlink(linked.c_str());
-            throw UsageError(sys_error(path_, "cannot replace"));
-        }
-        ::close(fd_);  // mappings stay valid; the /proc link of temp_path() goes
-        fd_ = -1;
-    } else if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
-        throw UsageError(sys_error(path_, "cannot replace"));
-    }
+    if (!unnamed_) return temp_path_;  // a named temp file already
+    static std::atomic<unsigned> counter{0};
+    const std::string linked =
+        path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+    const std::string self = "/proc/self/fd/" + std::to_string(fd_);
+    ::unlink(linked.c_str());
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, linked.c_str(), AT_SYMLINK_FOLLOW) != 0)
+        throw UsageError(sys_error(path_, "cannot name the output"));
+    return linked;
+}
+
+void OutputFile::committed() noexcept {
+    if (fd_ >= 0) ::close(fd_);  // mappings stay valid; the /proc link of temp_path() goes
+    fd_ = -1;
     committed_ = true;
+}
+
+void commit_all(std::initializer_list<OutputFile*> files) {
+    // Phase 1: every file complete under a temporary name. Phase 2: each temporary takes
+    // its path: exchanged with an existing file (which then waits under the temporary
+    // name, so that it can come back) or renamed onto a free path.
+    struct Step {
+        OutputFile* file;
+        std::string temp;
+        bool exchanged = false, done = false;
+    };
+    std::vector<Step> steps;
+    const auto undo = [&] {
+        for (Step& s : steps) {
+            if (s.done && s.exchanged)
+                ::renameat2(AT_FDCWD, s.temp.c_str(), AT_FDCWD, s.file->path_.c_str(),
+                            RENAME_EXCHANGE);
+            else if (s.done)
+                ::unlink(s.file->path_.c_str());
+            if (s.file->unnamed_ || s.exchanged) ::unlink(s.temp.c_str());
+        }
+    };
+    try {
+        for (OutputFile* f : files) steps.push_back({f, f->hidden_name()});
+        for (Step& s : steps) {
+            const char* path = s.file->path_.c_str();
+            struct stat st;
+            if (::lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+                throw UsageError(s.file->path_ + ": cannot replace: it is a directory");
+            int rc = ::renameat2(AT_FDCWD, s.temp.c_str(), AT_FDCWD, path, RENAME_NOREPLACE);
+            if (rc != 0 && errno == EEXIST) {
+                rc = ::renameat2(AT_FDCWD, s.temp.c_str(), AT_FDCWD, path, RENAME_EXCHANGE);
+                s.exchanged = rc == 0;
+            }
+            if (rc != 0 && errno == EINVAL)  // no renameat2 flags here: plain, with no way back
+                rc = ::rename(s.temp.c_str(), path);
+            if (rc != 0) throw UsageError(sys_error(s.file->path_, "cannot replace"));
+            s.done = true;
+        }
+    } catch (...) {
+        undo();
+        throw;
+    }
+    for (Step& s : steps) {
+        if (s.exchanged) ::unlink(s.temp.c_str());  // the file it replaced
+        s.file->committed();
+    }
 }
 
 void OutputFile::write_bytes(Dtype dtype, const void* data, std::size_t count) {

@@ -144,7 +144,14 @@ Failure Supervisor::describe_failure(int rank, const siginfo_t& info) const {
     if (const auto by = job_->header().aborted_by.load(std::memory_order_acquire)) {
         // A peer of the rank that called abort may die of it first: name the cause.
         failure.rank = int(by) - 1;
-        failure.cause = std::string("called abort: ") + job_->report(failure.rank).message;
+        const RankReport& cause = job_->report(failure.rank);
+        if (FailureKind(cause.kind.load(std::memory_order_acquire)) == FailureKind::reported) {
+            failure.line = cause.message;
+            failure.exit_code = cause.exit_code;
+            failure.cause = "failed: " + failure.line;
+        } else {
+            failure.cause = std::string("called abort: ") + cause.message;
+        }
         return failure;
     }
     const RankReport& report = job_->report(rank);

@@ -134,6 +134,16 @@ void World::abort(std::string_view message) {
     _exit(1);
 }
 
+void World::fail(std::string_view line, int exit_code) {
+    std::fflush(nullptr);
+    job_->record_failure(rank_, detail::FailureKind::reported, std::string(line), exit_code);
+    std::uint32_t nobody = 0;  // peers stopped by this failure may be reaped first
+    job_->header().aborted_by.compare_exchange_strong(nobody, std::uint32_t(rank_) + 1);
+    job_->set_abort();
+    if (!under_launcher) std::fprintf(stderr, "%.*s\n", int(line.size()), line.data());
+    _exit(exit_code);
+}
+
 // Dissemination barrier (Hensgen, Finkel and Manber 1988): in round k, rank r signals
 // rank (r + 2^k) mod N and waits for rank (r - 2^k) mod N; after ceil(log2 N) rounds
 // every rank has heard, directly or not, from every other. Each flag has one writer and

@@ -1,16 +1,19 @@
-// spmd::npy: reads and writes numpy .npy files (versions 1.0-3.0, little-endian, C order,
-// float64/float32/int64/int32/complex128), the format of every array a kernel takes or makes.
-//   auto pts = spmd::npy::load_as<double>("pts.npy");   // float32 or float64 file -> doubles
+// spmd::npy: reads and writes numpy .npy files (versions 1.0-3.0, little-endian), the format
+// of every array a kernel takes or makes. Reads C or Fortran order, floats, (unsigned)
+// integers and complex128, converted once on load; writes C order.
+//   auto pts = spmd::npy::load_as<double>("pts.npy");   // any real dtype, any order -> doubles
 //   spmd::npy::save("d.npy", values, {rows, cols});      // temp file + rename: all or nothing
 #pragma once
 #include <complex>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <ranges>
 #include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "spmd/error.hpp"
@@ -24,7 +27,8 @@ public:
     using UsageError::UsageError;
 };
 
-enum class Dtype { f8, f4, i8, i4, c16 };
+// The first five can be written; the narrower integers are read (and converted) only.
+enum class Dtype { f8, f4, i8, i4, c16, i2, i1, u8, u4, u2, u1 };
 
 std::size_t itemsize(Dtype d);
 std::string_view descr(Dtype d);  // numpy's spelling: "<f8", "<f4", "<i8", "<i4", "<c16"
@@ -51,6 +55,7 @@ struct Header {
     Dtype dtype = Dtype::f8;
     std::vector<std::size_t> shape;  // empty for a 0-d (scalar) array
     std::size_t data_offset = 0;     // bytes from the start of the file to the data
+    bool fortran_order = false;      // the file's data is column-major; loads give C order
     std::size_t count() const;       // product of shape (1 for 0-d); cannot overflow once parsed
     std::size_t data_bytes() const { return count() * itemsize(dtype); }
     bool operator==(const Header&) const = default;
@@ -65,10 +70,15 @@ struct Array {
 // Parses and checks the header, including that the file holds exactly count() items.
 Header read_header(const std::string& path);
 
+// (rows, columns) of a file read as a matrix of real numbers (points x coordinates): a 2-D
+// array of any real dtype, or a 1-D array as one column (n points of 1 coordinate). Throws
+// FormatError naming what else it is: complex, 0-D or 3-D and more.
+std::pair<std::size_t, std::size_t> matrix_shape(const std::string& path, const Header& header);
+
 namespace detail {
 // One open .npy file whose header has been checked against the file size. read() streams
-// the data into `out` with few large read() calls, widening float32/int32 on the way when
-// `to` asks for it (through a bounded buffer, never a second copy of the whole array).
+// the data into `out` with few large read() calls, converting the dtype and Fortran order
+// on the way when needed (through a bounded buffer, never a second copy of the whole array).
 class Reader {
 public:
     explicit Reader(const std::string& path);
@@ -76,8 +86,10 @@ public:
     Reader(const Reader&) = delete;
     Reader& operator=(const Reader&) = delete;
     const Header& header() const { return header_; }
-    // Throws unless the file's dtype is `to`, or, with widen, f4 -> f8 or i4 -> i8.
-    void check_dtype(Dtype to, bool widen) const;
+    // Throws unless the file's dtype is `to`, or, with convert, one it holds exactly:
+    // any real dtype for f8 (int64 beyond 2^53 rounds, as numpy's astype), f4 for
+    // f4, any integer but uint64 for i8, int32 and narrower for i4.
+    void check_dtype(Dtype to, bool convert) const;
     void read(Dtype to, void* out, std::size_t count);
 
 private:
@@ -104,8 +116,8 @@ Array<T> load(const std::string& path) {
     return a;
 }
 
-// Like load, but also accepts the narrower type of the same kind: load_as<double> reads
-// float32 or float64 files, load_as<int64_t> int32 or int64 files.
+// Like load, but converts what T can hold: load_as<double> reads any float or integer file,
+// load_as<int64_t> any integer file but uint64. Both loads accept C and Fortran order.
 template <class T>
 Array<T> load_as(const std::string& path) {
     detail::Reader r(path);
@@ -116,7 +128,7 @@ Array<T> load_as(const std::string& path) {
 }
 
 // Reads the data of `path`, whose header the caller read earlier (e.g. to size a shared
-// array), into `out`, widening like load_as. Throws if the file changed since or
+// array), into `out`, converting like load_as. Throws if the file changed since or
 // out.size() != header.count().
 template <class T>
 void load_into(const std::string& path, const Header& header, std::span<T> out) {
@@ -178,8 +190,11 @@ public:
     }
 
 private:
+    friend void commit_all(std::initializer_list<OutputFile*> files);
     void discard() noexcept;
     void write_bytes(Dtype dtype, const void* data, std::size_t count);
+    std::string hidden_name();  // the complete file under a temporary name beside path()
+    void committed() noexcept;  // after hidden_name() became path()
 
     std::string path_, temp_path_;
     Header header_;
@@ -188,5 +203,11 @@ private:
     bool unnamed_ = false;    // O_TMPFILE: no name until commit, nothing to unlink
     bool committed_ = false;  // or discarded, or moved from: nothing left to clean up
 };
+
+// Commits several files so that they appear together or not at all (a kernel's outputs):
+// each is first named under a temporary name beside its path, then all are renamed. If
+// any step fails, the files already renamed are taken back (a file they replaced comes
+// back too, where the file system can exchange names) and the error is thrown.
+void commit_all(std::initializer_list<OutputFile*> files);
 
 }  // namespace spmd::npy

@@ -72,6 +72,12 @@ public:
     // other ranks, whose blocking calls throw spmd::Aborted at once.
     [[noreturn]] void abort(std::string_view message);
 
+    // Ends the whole job because this rank found an error it can name: `line` is the
+    // user's whole line ("knn: data.npy: value NaN at row 3, column 1"). mprun prints it
+    // once, as it is, and exits with exit_code; the peers it stops stay quiet. Without a
+    // launcher the rank prints it itself. Several ranks may fail alike: the first one wins.
+    [[noreturn]] void fail(std::string_view line, int exit_code);
+
     // True once some rank failed or aborted; blocking calls then throw spmd::Aborted.
     bool aborted() const;
 

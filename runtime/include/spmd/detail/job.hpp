@@ -24,7 +24,8 @@ struct alignas(64) BarrierFlag {
     std::atomic<std::uint32_t> sleeping{0};  // the owner sleeps on `epoch` (futex)
 };
 
-enum class FailureKind : std::uint32_t { none = 0, exception = 1, abort = 2 };
+// `reported`: the rank said why itself (World::fail); the message is the user's line, as is.
+enum class FailureKind : std::uint32_t { none = 0, exception = 1, abort = 2, reported = 3 };
 
 enum class WorldState : std::uint32_t { none = 0, open = 1, closed = 2 };
 
@@ -35,7 +36,8 @@ struct alignas(64) RankReport {
     std::atomic<std::uint32_t> kind{0};    // FailureKind
     std::atomic<std::uint32_t> exited{0};  // set by the launcher once it reaped the rank
     std::atomic<std::int32_t> pid{0};
-    char message[1008] = {};
+    std::int32_t exit_code = 0;  // the code World::fail exits with
+    char message[1004] = {};
 };
 
 struct alignas(64) CounterSlot {
@@ -71,7 +73,7 @@ struct JobHeader {
     std::int32_t size;
     std::uint64_t bytes;
     alignas(64) std::atomic<std::uint32_t> abort{0};  // non-zero once the job is failing
-    std::atomic<std::uint32_t> aborted_by{0};        // rank + 1 of World::abort's caller
+    std::atomic<std::uint32_t> aborted_by{0};        // rank + 1 of World::abort's (fail's) caller
     CounterSlot schedule[schedule_slots];
     // Rank 0 publishes the arguments of a collective shared() here for the others to check.
     alignas(64) char shared_name[128] = {};
@@ -109,7 +111,8 @@ public:
     // Marks the job as failing and wakes every rank asleep in a wait.
     void set_abort();
     // Records why `rank` fails, for the launcher's report (first report wins).
-    void record_failure(int rank, FailureKind kind, const std::string& message);
+    void record_failure(int rank, FailureKind kind, const std::string& message,
+                        int exit_code = 1);
     // The job's other segments get random names from their creators, recorded here
     // before they are created, so that peers find them and remove_names() finds all.
     // A collective shared array (rank 0 names it, the others read the name):

@@ -24,6 +24,7 @@ struct Failure {
     int rank = -1;
     std::string cause;   // "exited with code 3", "killed by signal SIGSEGV", "failed: ..."
     int exit_code = 1;   // the code the job exits with: the rank's, or 128 + signal
+    std::string line;    // the rank's own line for the user (World::fail), said as it is
 };
 
 // "SIGSEGV" for 11, "signal 77" for what has no name.
