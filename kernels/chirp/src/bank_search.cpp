@@ -1,6 +1,7 @@
 #include "spmd/chirp/bank_search.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -43,6 +44,9 @@ BankSearch::BankSearch(World& world, const Grid& grid, std::vector<double> masse
       masses_(std::move(checked(masses))),
       tables_(grid_),
       bank_(tables_, masses_, static_share(masses_.size(), world.rank(), world.size())) {
+    std::vector<Complex> h(grid_.samples);
+    tables_.normalised_template(masses_[0], h);
+    template_norm_ = self_correlation(h, grid_);
     if (world.size() == 1) {
         filter_ = plan_first(grid_, fft);
         return;
@@ -80,10 +84,10 @@ std::vector<Match> BankSearch::match(std::span<const Complex> signals, std::span
     const std::size_t samples = grid_.samples, templates = masses_.size();
     const std::size_t count = signals.size() / samples;
     if (signals.size() != count * samples || snr.size() != count * templates)
-        throw Error("BankSearch::match: " + std::to_string(signals.size()) +
-                    " signal bins and " + std::to_string(snr.size()) +
-                    " SNR slots do not make K signals of " + std::to_string(samples) +
-                    " bins against " + std::to_string(templates) + " templates");
+        throw Error("BankSearch::match: " + std::to_string(signals.size()) + " signal bins and " +
+                    std::to_string(snr.size()) + " SNR slots do not make K signals of " +
+                    std::to_string(samples) + " bins against " + std::to_string(templates) +
+                    " templates");
     world_.barrier();
     // Templates outer, a block of signals inner: a template then comes from cache for every
     // signal of the block instead of from memory once per signal (a share of the bank is
@@ -107,11 +111,22 @@ std::vector<Match> BankSearch::match(std::span<const Complex> signals, std::span
         for (std::size_t j = share.begin; j < share.end; ++j)
             best[k] = BetterMatch{}(best[k], Match{j, masses_[j], snr[k * templates + j]});
     world_.all_reduce(std::span<Match>(best), BetterMatch{});
+    const std::vector<double> scale = match_scale(signals);
+    for (std::size_t k = 0; k < count; ++k) best[k].match = best[k].snr * scale[k];
     return best;
 }
 
-void check_fits_in_memory(const Grid& grid, std::size_t templates, std::size_t signals,
-                          int ranks) {
+std::vector<double> BankSearch::match_scale(std::span<const Complex> signals) const {
+    const std::size_t samples = grid_.samples, count = signals.size() / samples;
+    std::vector<double> scale(count);
+    for (std::size_t k = 0; k < count; ++k) {
+        const double norm = self_correlation(signals.subspan(k * samples, samples), grid_);
+        scale[k] = norm > 0 ? 1 / std::sqrt(norm * template_norm_) : 0;
+    }
+    return scale;
+}
+
+void check_fits_in_memory(const Grid& grid, std::size_t templates, std::size_t signals, int ranks) {
     // In doubles: the products may not fit in 64 bits, and an estimate is all this needs.
     const double bins = double(grid.samples), complex_bytes = sizeof(Complex);
     const double bank = double(templates) * (bins + 3) * complex_bytes;  // rows padded

@@ -2,10 +2,10 @@
 
 #include <fftw3.h>
 
-#include <cassert>
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <string>
 
 // The 256-bit packs of complex_pack.hpp live only inside always-inlined code of the AVX2
 // fold: no call passes or returns one, so GCC's note on their calling ABI does not apply.
@@ -209,7 +209,10 @@ std::vector<double> MatchedFilter::series() const {
 }
 
 void MatchedFilter::fold(std::span<const Complex> signal, std::span<const Complex> templ) {
-    assert(signal.size() == length_ + 1 && templ.size() == length_ + 1);
+    if (signal.size() != length_ + 1 || templ.size() != length_ + 1)
+        throw Error("MatchedFilter: a signal of " + std::to_string(signal.size()) +
+                    " bins and a template of " + std::to_string(templ.size()) + " for a grid of " +
+                    std::to_string(length_ + 1));
     const Pair x{reinterpret_cast<const double*>(signal.data()),
                  reinterpret_cast<const double*>(templ.data())};
     if (radix_ == 1) {
@@ -270,6 +273,19 @@ void MatchedFilter::fold_lanes(Pair x, std::size_t first, std::size_t end) {
     if (wide_fold_) return fold_packed_avx2(pass, first, end);
 #endif
     fold_packed_sse2(pass, first, end);
+}
+
+double self_correlation(std::span<const Complex> s, const Grid& grid) {
+    if (s.size() != grid.samples)
+        throw Error("self_correlation: " + std::to_string(s.size()) + " bins for a grid of " +
+                    std::to_string(grid.samples));
+    const double* x = reinterpret_cast<const double*>(s.data());
+    const std::size_t last = 2 * (s.size() - 1);
+    double inner = 0;
+#pragma omp simd reduction(+ : inner)
+    for (std::size_t i = 2; i < last; ++i) inner += x[i] * x[i];
+    const double ends = x[0] * x[0] + x[1] * x[1] + x[last] * x[last] + x[last + 1] * x[last + 1];
+    return 4.0 / grid.df() / double(grid.time_samples()) * (ends + 2 * inner);
 }
 
 }  // namespace spmd::chirp

@@ -1,13 +1,21 @@
 #include "spmd/chirp/waveform.hpp"
 
-#include <cassert>
 #include <cmath>
 #include <numbers>
+#include <string>
+
+#include "spmd/error.hpp"
 
 namespace spmd::chirp {
 
 namespace {
 using std::numbers::pi;
+
+void check_bins(std::size_t bins, const Grid& grid, const char* who) {
+    if (bins != grid.samples)
+        throw Error(std::string(who) + ": " + std::to_string(bins) + " bins given for a grid of " +
+                    std::to_string(grid.samples));
+}
 
 double phase_coefficient(double mc) {  // (3/128) (pi Mc Msun)^(-5/3)
     return 3.0 / 128.0 * std::pow(pi * mc * solar_mass_seconds, -5.0 / 3.0);
@@ -19,7 +27,7 @@ double amplitude_coefficient(double mc) {  // sqrt(5/24) pi^(-2/3) (Mc Msun)^(5/
 }  // namespace
 
 void chirp_waveform(double mc, const Grid& grid, std::span<Complex> h) {
-    assert(h.size() == grid.samples);
+    check_bins(h.size(), grid, "chirp_waveform");
     for (std::size_t k = 0; k < h.size(); ++k) {
         const double f = grid.frequency(k);
         if (k == 0 || !(f > grid.fmin)) {
@@ -77,7 +85,7 @@ void ChirpTables::waveform(double mc, std::span<Complex> out) const {
 
 void ChirpTables::fill(double mc, double amplitude, const std::vector<double>& magnitude,
                        std::span<Complex> out) const {
-    assert(out.size() == grid_.samples);
+    check_bins(out.size(), grid_, "ChirpTables");
     const double c = phase_coefficient(mc);
     double* o = reinterpret_cast<double*>(out.data());
     for (std::size_t k = 0; k < 2 * first_; ++k) o[k] = 0;

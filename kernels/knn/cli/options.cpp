@@ -62,7 +62,9 @@ CliOptions parse(int argc, char** argv) {
     // clang-format off
     desc.add_options()
         ("help,h", "print this help")
-        ("data", po::value(&o.data_path), "data points: n x d .npy, float64 or float32, C order")
+        ("data", po::value(&o.data_path),
+         "data points: n x d .npy of any float or integer dtype, C or Fortran order (read as "
+         "float64); a 1-D array of n values is n points with d = 1")
         ("queries", po::value(&o.queries_path), "query points: q x d .npy")
         ("random", po::value(&random), "instead of files: n data and q query points, uniform in [0,1)^d")
         ("seed", po::value(&seed), "seed for --random (default 0); same points for any rank count")

@@ -1,6 +1,8 @@
 // rbf: the n x n matrix phi(|x_i - x_j|) of n points, rows filled by the ranks of a job.
 //   rbf --random 6000,3 --out D.npy            # or --points P.npy; mprun -n 2 rbf ...
 // Without --out it fills a shared array and prints what it took: n, d, ranks, seconds, GB/s.
+// Errors: one line "rbf: <what>" from the whole job (spmd::run_cli), exit 2 for bad input.
+#include <boost/program_options.hpp>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -8,8 +10,7 @@
 #include <optional>
 #include <string>
 
-#include <boost/program_options.hpp>
-
+#include "spmd/cli.hpp"
 #include "spmd/rbf/points.hpp"
 #include "spmd/rbf/radial.hpp"
 #include "spmd/rbf/rbf_matrix.hpp"
@@ -34,23 +35,28 @@ int run(spmd::World& world, int argc, char** argv) {
     po::options_description desc("rbf: the n x n matrix phi(|x_i - x_j|) of n points");
     std::string points, random, seed, phi, out, schedule, chunk, store;
     double eps = 1.0;
-    desc.add_options()
-        ("help,h", "this help")
-        ("points", po::value(&points), "input points: a 2-D .npy (n x d)")
-        ("random", po::value(&random), "or n,d points uniform in [0,1)^d")
-        ("seed", po::value(&seed)->default_value("0"), "seed of --random")
-        ("phi", po::value(&phi)->default_value("cubic-quadratic"),
-         ("the function: " + radial_names()).c_str())
-        ("eps", po::value(&eps)->default_value(1.0), "shape of gaussian and (inverse-)multiquadric")
-        ("out", po::value(&out), "write the matrix here (.npy, float64); else print a summary")
-        ("schedule", po::value(&schedule)->default_value("guided"), "static, dynamic or guided")
-        ("chunk", po::value(&chunk)->default_value("0"), "rows per chunk; 0 picks one")
-        ("store", po::value(&store)->default_value("streaming"), "streaming or plain stores");
+    desc.add_options()("help,h", "this help")(
+        "points", po::value(&points),
+        "input points: an n x d .npy of any float or integer dtype, C or Fortran order "
+        "(read as float64); a 1-D array of n values is n points with d = 1")(
+        "random", po::value(&random), "or n,d points uniform in [0,1)^d")(
+        "seed", po::value(&seed)->default_value("0"), "seed of --random")(
+        "phi", po::value(&phi)->default_value("cubic-quadratic"),
+        ("the function: " + radial_names()).c_str())(
+        "eps", po::value(&eps), "shape of gaussian and (inverse-)multiquadric (default 1)")(
+        "out", po::value(&out), "write the matrix here (.npy, float64); else print a summary")(
+        "schedule", po::value(&schedule)->default_value("guided"), "static, dynamic or guided")(
+        "chunk", po::value(&chunk)->default_value("0"), "rows per chunk; 0 picks one")(
+        "store", po::value(&store)->default_value("streaming"), "streaming or plain stores");
     po::variables_map vm;
     const po::positional_options_description no_positionals;  // a stray word is an error
-    po::store(po::command_line_parser(argc, argv).options(desc).positional(no_positionals).run(),
-              vm);
-    po::notify(vm);
+    try {
+        po::store(
+            po::command_line_parser(argc, argv).options(desc).positional(no_positionals).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw spmd::UsageError(e.what());
+    }
     if (vm.count("help")) {
         if (world.rank() == 0) std::cout << desc;
         return 0;
@@ -64,10 +70,16 @@ int run(spmd::World& world, int argc, char** argv) {
         throw spmd::UsageError("--store wants streaming or plain, got '" + store + "'");
     options.store = store == "plain" ? Store::plain : Store::streaming;
     const Radial f = parse_radial(phi, eps);
+    if (vm.count("eps") && !uses_eps(f.kind))
+        throw spmd::UsageError(
+            "--eps has no effect with --phi " + phi +
+            ": only gaussian, multiquadric and inverse-multiquadric have a shape");
     // The matrix must fit before the points are drawn or read: n alone decides that.
     const auto check_fits = [&](std::size_t n) {
-        if (out.empty()) check_fits_in_memory(n);
-        else check_fits_on_disk(out, n);
+        if (out.empty())
+            check_fits_in_memory(n);
+        else
+            check_fits_on_disk(out, n);
     };
     Points p;
     if (vm.count("random")) {
@@ -93,37 +105,9 @@ int run(spmd::World& world, int argc, char** argv) {
     return 0;
 }
 
-// Every rank sees the same arguments and input, hence the same error: rank 0 says it. The
-// others wait at a barrier, which fails once rank 0 has exited and the job stops; one that
-// returns means rank 0 carried on, so the error was this rank's alone and it speaks.
-int usage_error(std::optional<spmd::World>& world, const char* what) {
-    bool say = !world || world->rank() == 0;
-    if (!say) {
-        try {
-            world->barrier();
-            say = true;
-        } catch (const spmd::Error&) {
-        }
-    }
-    if (say) std::fprintf(stderr, "rbf: %s\n", what);
-    return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::optional<spmd::World> world;
-    try {
-        world.emplace(argc, argv);
-        return run(*world, argc, argv);
-    } catch (const spmd::Aborted&) {
-        return 1;  // another rank failed first: mprun reports that one, not this echo
-    } catch (const spmd::UsageError& e) {
-        return usage_error(world, e.what());
-    } catch (const po::error& e) {
-        return usage_error(world, e.what());
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "rbf: %s\n", e.what());
-        return 1;
-    }
+    return spmd::run_cli("rbf", argc, argv,
+                         [&](spmd::World& world) { return run(world, argc, argv); });
 }

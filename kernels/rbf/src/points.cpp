@@ -10,13 +10,9 @@
 namespace spmd::rbf {
 
 Points load_points(const std::string& path) {
-    const npy::Header header = npy::read_header(path);
-    if (header.shape.size() != 2) {
-        std::string shape;
-        for (std::size_t s : header.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(s);
-        throw UsageError(path + ": points must be a 2-D array (n x d), got shape (" + shape + ")");
-    }
-    Points p{header.shape[0], header.shape[1], {}};
+    // Any real dtype, C or Fortran order, 1-D as one coordinate: float64 C order from here.
+    const auto [n, d] = npy::matrix_shape(path, npy::read_header(path));
+    Points p{n, d, {}};
     check_points(p, path);  // n and d before reading: an empty file says so, not "0 values"
     p.coords = npy::load_as<double>(path).data;
     check_points(p, path);
@@ -35,8 +31,8 @@ Points random_points(std::size_t n, std::size_t d, std::uint64_t seed) {
 
 std::pair<std::size_t, std::size_t> parse_random_spec(std::string_view spec) {
     const auto bad = [&] {
-        return UsageError("--random wants N,D with N >= 1 and D >= 1, got '" +
-                          std::string(spec) + "'");
+        return UsageError("--random wants N,D with N >= 1 and D >= 1, got '" + std::string(spec) +
+                          "'");
     };
     const auto comma = spec.find(',');
     if (comma == std::string_view::npos) throw bad();
@@ -44,8 +40,7 @@ std::pair<std::size_t, std::size_t> parse_random_spec(std::string_view spec) {
     const std::string_view parts[2] = {spec.substr(0, comma), spec.substr(comma + 1)};
     for (int k = 0; k < 2; ++k) {
         auto [end, ec] = std::from_chars(parts[k].data(), parts[k].data() + parts[k].size(), v[k]);
-        if (ec != std::errc() || end != parts[k].data() + parts[k].size() || v[k] == 0)
-            throw bad();
+        if (ec != std::errc() || end != parts[k].data() + parts[k].size() || v[k] == 0) throw bad();
     }
     return {v[0], v[1]};
 }
@@ -59,8 +54,10 @@ void check_points(const Points& p, std::string_view what) {
         throw UsageError(src + ": expected " + std::to_string(p.n * p.d) + " values");
     for (std::size_t k = 0; k < p.coords.size(); ++k)
         if (!std::isfinite(p.coords[k]))
-            throw UsageError(src + ": point " + std::to_string(k / p.d) + " has a " +
-                             (std::isnan(p.coords[k]) ? "NaN" : "infinite") + " coordinate");
+            throw UsageError(src + ": row " + std::to_string(k / p.d) + " column " +
+                             std::to_string(k % p.d) + " is " +
+                             (std::isnan(p.coords[k]) ? "nan" : "inf") +
+                             ": coordinates must be finite");
 }
 
 }  // namespace spmd::rbf

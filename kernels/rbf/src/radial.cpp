@@ -23,13 +23,20 @@ constexpr std::array<std::pair<Phi, std::string_view>, 7> names{{
 double Radial::operator()(double r) const {
     const double er = eps * r;
     switch (kind) {
-    case Phi::cubic_quadratic: return r * r * r / 12 + r * r / 6;
-    case Phi::linear: return r;
-    case Phi::cubic: return r * r * r;
-    case Phi::thin_plate: return r == 0 ? 0.0 : r * r * std::log(r);
-    case Phi::gaussian: return std::exp(-er * er);
-    case Phi::multiquadric: return std::sqrt(1 + er * er);
-    case Phi::inverse_multiquadric: return 1 / std::sqrt(1 + er * er);
+        case Phi::cubic_quadratic:
+            return r * r * r / 12 + r * r / 6;
+        case Phi::linear:
+            return r;
+        case Phi::cubic:
+            return r * r * r;
+        case Phi::thin_plate:
+            return r == 0 ? 0.0 : r * r * std::log(r);
+        case Phi::gaussian:
+            return std::exp(-er * er);
+        case Phi::multiquadric:
+            return std::sqrt(1 + er * er);
+        case Phi::inverse_multiquadric:
+            return 1 / std::sqrt(1 + er * er);
     }
     return 0;
 }
@@ -47,6 +54,10 @@ std::string_view to_string(Phi kind) {
     for (auto [k, word] : names)
         if (k == kind) return word;
     return "?";
+}
+
+bool uses_eps(Phi kind) {
+    return kind == Phi::gaussian || kind == Phi::multiquadric || kind == Phi::inverse_multiquadric;
 }
 
 std::string radial_names() {

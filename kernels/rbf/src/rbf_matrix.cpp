@@ -3,7 +3,9 @@
 #include <sys/statvfs.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "spmd/memory.hpp"
 #include "spmd/rbf/mapped_output.hpp"
@@ -26,6 +28,13 @@ void fill_my_rows(World& world, const RowFiller& filler, double* matrix,
         filler.fill(rows, matrix);
 }
 
+// "27.4 GB": sizes in messages as a person reads them (the unit of chirp's messages).
+std::string gigabytes(double bytes) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f GB", bytes / 1e9);
+    return text;
+}
+
 }  // namespace
 
 void check_fits_in_memory(std::size_t n) {
@@ -33,24 +42,24 @@ void check_fits_in_memory(std::size_t n) {
     const double free = available_shared_memory();
     if (double(bytes) > free)
         throw UsageError("the " + std::to_string(n) + " x " + std::to_string(n) + " matrix needs " +
-                         std::to_string(bytes) + " bytes of shared memory, " +
-                         std::to_string(static_cast<std::size_t>(free)) + " are free");
+                         gigabytes(double(bytes)) + " of shared memory, " + gigabytes(free) +
+                         " are free");
 }
 
 void check_fits_on_disk(const std::string& path, std::size_t n) {
     const std::size_t bytes = matrix_bytes(n);
     const auto slash = path.rfind('/');
     const std::string dir = slash == std::string::npos ? "."
-                            : slash == 0                ? "/"
-                                                        : path.substr(0, slash);
+                            : slash == 0               ? "/"
+                                                       : path.substr(0, slash);
     struct statvfs fs {};
     if (::statvfs(dir.c_str(), &fs) != 0)
         throw UsageError(path + ": cannot write there: " + std::strerror(errno));
     const double free = double(fs.f_bavail) * double(fs.f_frsize);
     if (double(bytes) > free)
         throw UsageError(path + ": the " + std::to_string(n) + " x " + std::to_string(n) +
-                         " matrix needs " + std::to_string(bytes) + " bytes, the disk has " +
-                         std::to_string(static_cast<std::size_t>(free)) + " free");
+                         " matrix needs " + gigabytes(double(bytes)) + ", the disk has " +
+                         gigabytes(free) + " free");
 }
 
 void fill_matrix(World& world, const RowFiller& filler, double* matrix,
@@ -67,8 +76,8 @@ SharedArray<double> rbf_matrix(World& world, const Points& points, const Radial&
     return matrix;
 }
 
-void write_rbf_matrix(World& world, const Points& points, const Radial& f,
-                      const std::string& path, const MatrixOptions& options) {
+void write_rbf_matrix(World& world, const Points& points, const Radial& f, const std::string& path,
+                      const MatrixOptions& options) {
     matrix_bytes(points.n);
     MappedOutput out(world, path, npy::Dtype::f8, {points.n, points.n});
     fill_my_rows(world, RowFiller(points, f, options.store), static_cast<double*>(out.data()),

@@ -1,6 +1,8 @@
 // The chirp masses of a template bank (solar masses): an inclusive range "MIN:MAX:STEP"
-// giving round((MAX - MIN) / STEP) + 1 masses MIN + i STEP (the default 0.8:1.73:0.01 is
-// numpy's arange(0.8, 1.74, 0.01), 94 masses), or a list from a file. All positive, finite.
+// giving round((MAX - MIN) / STEP) + 1 masses made as numpy's arange makes them, bit for bit:
+// MIN, MIN + STEP, then MIN + i delta with delta = (MIN + STEP) - MIN. The bank is thus
+// np.arange(MIN, MAX + STEP / 2, STEP) (the default 0.8:1.73:0.01 is np.arange(0.8, 1.74,
+// 0.01), 94 masses). Or a list from a file. All positive and finite.
 #pragma once
 #include <span>
 #include <string_view>

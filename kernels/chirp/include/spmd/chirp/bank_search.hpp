@@ -19,11 +19,14 @@
 
 namespace spmd::chirp {
 
-// A signal's best template: its index in the bank, its mass, the SNR.
+// A signal's best template: its index in the bank, its mass, the SNR, and the normalised
+// match in [0, 1]: the SNR over the norms of signal and template (see self_correlation),
+// so 1 for a noiseless signal that is a template, whatever its amplitude.
 struct Match {
     std::size_t index = 0;
     double mass = 0;
     double snr = 0;
+    double match = 0;
 };
 
 class BankSearch {
@@ -39,6 +42,11 @@ public:
     // MPI_MAXLOC), by an all_reduce of the ranks' own bests, which also publishes the SNRs.
     std::vector<Match> match(std::span<const Complex> signals, std::span<double> snr);
 
+    // Per signal, the factor that turns its SNRs into normalised matches:
+    // 1 / sqrt(self_correlation(signal) self_correlation(template)), 0 for a zero signal.
+    // (Every normalised template has the same |h|, hence one template norm for the bank.)
+    std::vector<double> match_scale(std::span<const Complex> signals) const;
+
     const Grid& grid() const { return grid_; }
     const std::vector<double>& masses() const { return masses_; }
     const ChirpTables& tables() const { return tables_; }
@@ -52,14 +60,14 @@ private:
     ChirpTables tables_;
     TemplateBank bank_;
     std::unique_ptr<MatchedFilter> filter_;
+    double template_norm_;  // self_correlation of a normalised template
 };
 
 // Throws spmd::UsageError, naming the sizes, if a search of `signals` signals against
 // `templates` templates by `ranks` ranks of this machine would not fit in its memory: the
 // bank, the shared signals and SNRs, and each rank's filter and tables. (Linux would let it
 // start, and the OOM killer would end a rank with SIGKILL, which says nothing of the cause.)
-void check_fits_in_memory(const Grid& grid, std::size_t templates, std::size_t signals,
-                          int ranks);
+void check_fits_in_memory(const Grid& grid, std::size_t templates, std::size_t signals, int ranks);
 
 // The serial reference of match()'s reduction, for a whole K x T SNR matrix.
 std::vector<Match> best_matches(std::span<const double> snr, std::span<const double> masses);

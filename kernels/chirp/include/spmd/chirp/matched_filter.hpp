@@ -78,4 +78,10 @@ private:
     bool wide_fold_;
 };
 
+// snr(s, s) at shift 0, the squared norm under which snr() correlates:
+// (4/df)/n (|s_0|^2 + |s_L|^2 + 2 sum_{0<k<L} |s_k|^2). By Cauchy-Schwarz, snr(s, h) <=
+// sqrt(self_correlation(s) self_correlation(h)): their quotient, the normalised match, is
+// at most 1, and 1 only for a signal that is the template shifted in time (and scaled).
+double self_correlation(std::span<const Complex> s, const Grid& grid);
+
 }  // namespace spmd::chirp

@@ -7,8 +7,15 @@
 
 namespace spmd::rbf {
 
-enum class Phi { cubic_quadratic, linear, cubic, thin_plate, gaussian, multiquadric,
-                 inverse_multiquadric };
+enum class Phi {
+    cubic_quadratic,
+    linear,
+    cubic,
+    thin_plate,
+    gaussian,
+    multiquadric,
+    inverse_multiquadric
+};
 
 struct Radial {
     Phi kind = Phi::cubic_quadratic;
@@ -22,6 +29,8 @@ struct Radial {
 // not finite is a UsageError.
 Radial parse_radial(std::string_view name, double eps = 1.0);
 std::string_view to_string(Phi kind);
+// Whether eps shapes phi of this kind (gaussian and the multiquadrics).
+bool uses_eps(Phi kind);
 // The names parse_radial accepts, comma-separated, for help and error messages.
 std::string radial_names();
 
