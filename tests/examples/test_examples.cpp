@@ -26,7 +26,16 @@ TEST_CASE("monte_carlo estimates 1/3") {
         REQUIRE(at != std::string::npos);
         CHECK(std::abs(std::atof(r.out.c_str() + at + 2) - 1.0 / 3.0) < 2e-3);
     }
-    CHECK(example("monte_carlo", 2, "--samples 0").code == 2);
+    auto bad = example("monte_carlo", 2, "--samples 0");
+    CHECK(bad.code == 2);
+    CHECK(bad.err == "monte_carlo: --samples must be a whole number >= 1\n");  // once, not per rank
+    for (int ranks : {0, 2}) {  // usage, not a 10-million-sample run
+        auto help = example("monte_carlo", ranks, "--help");
+        CHECK(help.code == 0);
+        CHECK(help.out.rfind("usage: monte_carlo [--samples N]\n", 0) == 0);
+        CHECK(help.out.find("~ ") == std::string::npos);
+        CHECK(help.err.empty());
+    }
 }
 
 TEST_CASE("pool_map returns results in input order") {

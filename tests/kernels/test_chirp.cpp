@@ -11,6 +11,7 @@
 #include <complex>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <numbers>
@@ -111,6 +112,66 @@ std::vector<Complex> chirp_signals(const Grid& grid, const std::vector<double>& 
 
 }  // namespace
 
+// numpy's arange rule, from its source (PyArray_Arange, then the dtype's fill): the first
+// two values are start and start + step, the rest start + i * delta with delta their
+// difference; the length is ceil((stop - start) / step), with stop = MAX + STEP / 2 here.
+std::vector<double> arange_rule(double start, double stop, double step) {
+    const auto length = std::size_t(std::ceil((stop - start) / step));
+    std::vector<double> a(length);
+    if (length > 0) a[0] = start;
+    if (length > 1) a[1] = start + step;
+    const double delta = length > 1 ? a[1] - a[0] : 0;
+    for (std::size_t i = 2; i < length; ++i) a[i] = start + double(i) * delta;
+    return a;
+}
+
+// np.arange(start, stop, step) from Debian's python3-numpy, as exact hex floats; empty if
+// numpy is not installed.
+std::vector<double> numpy_arange(double start, double stop, double step) {
+    if (!fs::exists("/usr/bin/python3")) return {};
+    char cmd[512];
+    std::snprintf(cmd, sizeof cmd,
+                  "/usr/bin/python3 -c 'import numpy as np; print(\" \".join(float(x).hex() for x "
+                  "in np.arange(float.fromhex(\"%a\"), float.fromhex(\"%a\"), "
+                  "float.fromhex(\"%a\"))))' 2>/dev/null",
+                  start, stop, step);
+    std::vector<double> values;
+    if (FILE* p = popen(cmd, "r")) {
+        std::string text;
+        char buf[4096];
+        while (std::size_t got = std::fread(buf, 1, sizeof buf, p)) text.append(buf, got);
+        pclose(p);
+        std::istringstream in(text);
+        for (std::string word; in >> word;) values.push_back(std::strtod(word.c_str(), nullptr));
+    }
+    return values;
+}
+
+TEST_CASE("the bank is numpy's arange, bit for bit", "[chirp]") {
+    bool numpy_seen = false;
+    for (const char* text : {"0.8:1.73:0.01", "0.1:0.95:0.05", "1:2:0.1", "0.001:0.002:0.00001",
+                             "1.2:1.2:0.1", "0.3:7.1:0.7"}) {
+        const BankRange r = parse_bank_range(text);
+        const auto masses = bank_masses(r);
+        const auto want = arange_rule(r.min, r.max + r.step / 2, r.step);
+        INFO(text);
+        CHECK(masses.size() == std::size_t(std::round((r.max - r.min) / r.step)) + 1);
+        REQUIRE(masses.size() == want.size());
+        CHECK(std::memcmp(masses.data(), want.data(), masses.size() * sizeof(double)) == 0);
+        const auto numpy = numpy_arange(r.min, r.max + r.step / 2, r.step);
+        if (!numpy.empty()) {
+            numpy_seen = true;
+            CHECK(numpy == masses);
+        }
+    }
+    // The rule matters: most default masses differ from MIN + i STEP in the last bits.
+    const auto def = bank_masses(BankRange{});
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < def.size(); ++i) differ += def[i] != 0.8 + double(i) * 0.01;
+    CHECK(differ > 40);
+    if (!numpy_seen) WARN("python3-numpy is not installed: checked against the rule alone");
+}
+
 TEST_CASE("bank ranges are inclusive and bad ones are usage errors", "[chirp]") {
     const auto def = bank_masses(BankRange{});
     CHECK(def.size() == 94);  // numpy's arange(0.8, 1.74, 0.01)
@@ -123,6 +184,8 @@ TEST_CASE("bank ranges are inclusive and bad ones are usage errors", "[chirp]") 
         CHECK_THROWS_AS(parse_bank_range(bad), spmd::UsageError);
     CHECK_THROWS_AS(check_masses(std::vector<double>{}, "x"), spmd::UsageError);
     CHECK_THROWS_AS(check_masses(std::vector<double>{1.0, -1.0}, "x"), spmd::UsageError);
+    CHECK_THROWS_WITH(check_masses(std::vector<double>{1.0, 2.0, NAN}, "b.npy"),
+                      "b.npy: chirp mass 2 is nan: masses must be positive and finite");
     CHECK_THROWS_AS((Grid{1, 1024, 40}.check()), spmd::UsageError);
     CHECK_THROWS_AS((Grid{65, 1024, 1024}.check()), spmd::UsageError);
     CHECK_THROWS_AS((Grid{65, 100, 200}.check()), spmd::UsageError);
@@ -327,6 +390,87 @@ TEST_CASE("the best match is a max_loc over ranks: lowest index on ties, empty s
 
 // ---- the CLI ---------------------------------------------------------------------------
 
+TEST_CASE("the normalised match equals a direct time-domain correlation of unit vectors",
+          "[chirp]") {
+    std::mt19937_64 rng(11);
+    std::normal_distribution<double> normal;
+    for (std::size_t samples : {9, 33, 65, 130}) {
+        const Grid grid{samples, 1024, 40};
+        const std::size_t n = grid.time_samples();
+        std::vector<Complex> s(samples), h(samples);
+        for (auto& x : s) x = Complex(normal(rng), normal(rng));
+        // A template-like h and a signal that is h shifted by 5 samples, plus noise: a match
+        // near, not at, 1. The first and last bins are real, as irfft reads them.
+        for (std::size_t k = 0; k < samples; ++k) {
+            h[k] = Complex(normal(rng), normal(rng));
+            const double a = -2 * std::numbers::pi * double(k) * 5 / double(n);
+            s[k] = 3.0 * h[k] * Complex(std::cos(a), std::sin(a)) + 0.3 * s[k];
+        }
+        for (auto* v : {&s, &h}) {
+            (*v)[0] = (*v)[0].real();
+            (*v)[samples - 1] = (*v)[samples - 1].real();
+        }
+        MatchedFilter filter(grid, PlanRigor::estimate);
+        const double match = filter.snr(s, h) / std::sqrt(self_correlation(s, grid) *
+                                                           self_correlation(h, grid));
+        // The time series by a direct inverse DFT, then max over shifts of <s, h(. + t)>
+        // over |s| |h|: no FFT, no norm formula in the frequency domain.
+        const auto time_series = [&](const std::vector<Complex>& spectrum) {
+            std::vector<long double> x(n);
+            for (std::size_t m = 0; m < n; ++m) {
+                long double sum = spectrum[0].real() + spectrum[samples - 1].real() * ((m % 2) ? -1 : 1);
+                for (std::size_t k = 1; k + 1 < samples; ++k) {
+                    const long double a = 2 * std::numbers::pi_v<long double> * ((m * k) % n) / n;
+                    sum += 2 * (spectrum[k].real() * std::cos(a) - spectrum[k].imag() * std::sin(a));
+                }
+                x[m] = sum / n;
+            }
+            return x;
+        };
+        const auto st = time_series(s), ht = time_series(h);
+        long double ss = 0, hh = 0, best = -INFINITY;
+        for (std::size_t m = 0; m < n; ++m) ss += st[m] * st[m], hh += ht[m] * ht[m];
+        for (std::size_t t = 0; t < n; ++t) {
+            long double c = 0;
+            for (std::size_t m = 0; m < n; ++m) c += st[m] * ht[(m + t) % n];
+            best = std::max(best, c);
+        }
+        const double want = double(best / std::sqrt(ss * hh));
+        INFO("samples " << samples << " match " << match << " direct " << want);
+        CHECK(std::abs(match - want) <= 1e-12);
+        CHECK(match > 0.9);
+        CHECK(match < 1);
+    }
+}
+
+TEST_CASE("a noiseless chirp matches its own template with 1, at any amplitude", "[chirp]") {
+    const Grid grid{4097, 1024, 40};
+    const auto masses = bank_masses(parse_bank_range("1:1.5:0.05"));
+    SharedResult<Match> found{6};
+    spmd::launch(2, [&](spmd::World& world) {
+        BankSearch search(world, grid, masses, {PlanRigor::estimate, {}});
+        auto signals = world.shared<Complex>("s", 3 * grid.samples);
+        auto snr = world.shared<double>("snr", 3 * masses.size());
+        if (world.rank() == 0) {
+            const auto row = [&](std::size_t k) { return signals.span().subspan(k * grid.samples, grid.samples); };
+            search.tables().waveform(1.2, row(0));
+            search.tables().waveform(1.2, row(1));
+            for (auto& x : row(1)) x *= 1e6;  // amplitude does not change a match
+            search.tables().waveform(1.33, row(2));  // between two templates
+            add_white_noise(row(2), 3e-9, 1, 0);
+        }
+        const auto best = search.match(signals.span(), snr.span());
+        if (world.rank() == 0) std::copy(best.begin(), best.end(), found.data);
+    });
+    CHECK(found.data[0].mass == masses[4]);
+    CHECK(found.data[0].match == Approx(1).epsilon(1e-9));
+    CHECK(found.data[0].match <= 1 + 1e-12);
+    CHECK(found.data[1].match == Approx(found.data[0].match).epsilon(1e-12));
+    CHECK(found.data[1].snr == Approx(found.data[0].snr * 1e6).epsilon(1e-12));
+    CHECK(found.data[2].match > 0.1);
+    CHECK(found.data[2].match < 0.99);
+}
+
 namespace {
 
 // The chirp binary: $CHIRP_EXE, else the path CMake compiled in, else beside this test
@@ -422,7 +566,46 @@ TEST_CASE("the CLI rejects bad input with one line and exit 2", "[chirp][cli]") 
     }
     // Neither output of a failed run appears, not even the one whose name was free.
     CHECK(!fs::exists(dir + "/taken_snr.npy"));
+    CHECK(!fs::exists(dir + "/taken_match.npy"));
     CHECK(!fs::exists(dir + "/missing"));
+}
+
+TEST_CASE("the CLI refuses NaN and inf in signals and bank, naming the first", "[chirp][cli]") {
+    REQUIRE(fs::exists(chirp_exe()));
+    const std::string dir = scratch().string();
+    std::vector<Complex> signals(3 * 65, Complex(1e-8, 0));
+    signals[65 + 7] = Complex(0, NAN);
+    signals[2 * 65 + 3] = INFINITY;
+    spmd::npy::save(dir + "/nan.npy", signals, {3, 65});
+    signals[65 + 7] = 0;
+    spmd::npy::save(dir + "/inf.npy", signals, {3, 65});
+    spmd::npy::save(dir + "/bank.npy", std::vector<double>{1.0, 1.1, INFINITY}, {3});
+    const fs::path mprun = chirp_exe().parent_path() / "mprun";
+    for (const std::string prefix : {std::string(), "'" + mprun.string() + "' -n 3 "}) {
+        if (!prefix.empty() && !fs::exists(mprun)) continue;
+        Run r = run("--signals " + dir + "/nan.npy --samples 65 --fft estimate --no-wisdom", prefix);
+        CHECK(r.status == 2);
+        CHECK(r.err == "chirp: " + dir + "/nan.npy: signal 1 bin 7 is nan: signals must be finite\n");
+        r = run("--signals " + dir + "/inf.npy --samples 65 --fft estimate --no-wisdom", prefix);
+        CHECK(r.status == 2);
+        CHECK(r.err == "chirp: " + dir + "/inf.npy: signal 2 bin 3 is inf: signals must be finite\n");
+        r = run("--bank-file " + dir + "/bank.npy --signal-mc 1 --samples 65", prefix);
+        CHECK(r.status == 2);
+        CHECK(r.err == "chirp: " + dir + "/bank.npy: chirp mass 2 is inf: masses must be positive and finite\n");
+    }
+}
+
+TEST_CASE("the CLI warns once when best templates sit at the bank's edges", "[chirp][cli]") {
+    REQUIRE(fs::exists(chirp_exe()));
+    const std::string common = " --samples 4097 --fft estimate --no-wisdom --bank 0.9:1.5:0.05";
+    Run r = run("--signal-mc 1.2,1.37" + common);
+    REQUIRE(r.status == 0);
+    CHECK(r.err.empty());
+    r = run("--signal-mc 2.5,1.2,0.6" + common);
+    REQUIRE(r.status == 0);
+    CHECK(lines(r.out) == 3);
+    CHECK(r.err == "chirp: warning: the best template of 2 signal(s) (0,2) is at an edge of the "
+                   "bank (0.9 or 1.5); the true mass may lie outside it: widen --bank\n");
 }
 
 TEST_CASE("the CLI finds the masses and writes its results", "[chirp][cli]") {
@@ -442,6 +625,21 @@ TEST_CASE("the CLI finds the masses and writes its results", "[chirp][cli]") {
     const auto snr = spmd::npy::load<double>(dir + "/a_snr.npy");
     REQUIRE(snr.shape == std::vector<std::size_t>{3, 94});
     CHECK(best.data[3] == *std::max_element(snr.data.begin() + 94, snr.data.begin() + 188));
+    // Normalised matches: each row a multiple of the SNRs, at most 1, 1 at a noiseless
+    // signal's own mass; the printed match is the row's largest.
+    const auto match = spmd::npy::load<double>(dir + "/a_match.npy");
+    REQUIRE(match.shape == std::vector<std::size_t>{3, 94});
+    for (std::size_t k = 0; k < 3; ++k) {
+        const double* m = match.data.data() + 94 * k;
+        const double* x = snr.data.data() + 94 * k;
+        const double top = *std::max_element(m, m + 94);
+        CHECK(top <= 1 + 1e-12);
+        CHECK(top == Approx(1).epsilon(1e-9));
+        for (std::size_t j = 0; j < 94; ++j) CHECK(m[j] == Approx(x[j] * (top / best.data[2 * k + 1])));
+        char printed[32];
+        std::snprintf(printed, sizeof printed, " match=%.6f ", top);
+        CHECK(r.out.find(printed) != std::string::npos);
+    }
 
     // The same chirps from a file give the same SNRs, bit for bit.
     spmd::npy::save(dir + "/s.npy", chirp_signals(Grid{4097, 1024, 40}, {0.9, 1.37, 1.7}),

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <complex>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -392,7 +393,132 @@ void check_usage_error(const test::Run& r, const std::string& what) {
     CHECK(r.err.find(what) != std::string::npos);
 }
 
+// A .npy file written byte by byte as numpy writes it, for the dtypes and the Fortran order
+// that spmd::npy::save does not make. `data` is the file's data section as it is.
+void save_raw(const std::string& path, const std::string& descr, bool fortran,
+              const std::vector<std::size_t>& shape, const std::string& data) {
+    std::string dict = "{'descr': '" + descr +
+                       "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': (";
+    for (std::size_t k = 0; k < shape.size(); ++k)
+        dict += std::to_string(shape[k]) + (shape.size() == 1      ? ","
+                                            : k + 1 < shape.size() ? ", "
+                                                                   : "");
+    dict += "), }";
+    while ((10 + dict.size() + 1) % 64 != 0) dict += ' ';
+    dict += '\n';
+    std::string file("\x93NUMPY\x01\x00", 8);
+    file += char(dict.size() & 0xff);
+    file += char(dict.size() >> 8);
+    std::ofstream(path, std::ios::binary) << file << dict << data;
+}
+
+// The bytes of values converted to T, in C order or (for a rows x cols matrix) Fortran order.
+template <class T>
+std::string bytes_as(const std::vector<double>& values, std::size_t cols, bool fortran) {
+    const std::size_t rows = values.size() / cols;
+    std::string out;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const std::size_t at = fortran ? (i % rows) * cols + i / rows : i;
+        const T v = static_cast<T>(values[at]);
+        out.append(reinterpret_cast<const char*>(&v), sizeof v);
+    }
+    return out;
+}
+
 }  // namespace
+
+TEST_CASE(
+    "CLI: numpy's Fortran-order, integer, float32 and 1-D arrays give the answers of "
+    "their float64 C-order copies",
+    "[knn][cli][npy]") {
+    REQUIRE(test::file_exists(test::bin("knn")));
+    TempDir dir;
+    const std::size_t n = 300, d = 3, m = 40;
+    auto x = uniform(n * d, 7, 0), q = uniform(m * d, 7, 1);
+    for (double& v : x) v = std::floor(v * 200) - 100;  // whole numbers: exact in every dtype
+    for (double& v : q) v = std::floor(v * 200) - 100;
+    spmd::npy::save(dir / "x.npy", x, {n, d});
+    spmd::npy::save(dir / "q.npy", q, {m, d});
+    auto run = [&](const std::string& data, const std::string& queries, const std::string& out,
+                   const std::string& launcher = "") {
+        const auto r = test::run(launcher + test::bin("knn") + " --data " + (dir / data) +
+                                 " --queries " + (dir / queries) + " -k 5 --out " + (dir / out));
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        return test::read_file(dir / (out + "_dist.npy")) +
+               test::read_file(dir / (out + "_idx.npy"));
+    };
+    const std::string want = run("x.npy", "q.npy", "c");
+    CHECK(Answers{spmd::npy::load<double>(dir / "c_dist.npy").data,
+                  spmd::npy::load<std::int64_t>(dir / "c_idx.npy").data} == [&] {
+        Options o;
+        o.k = 5;
+        return brute_force(x, q, d, o);
+    }());
+
+    save_raw(dir / "xf.npy", "<f8", true, {n, d}, bytes_as<double>(x, d, true));
+    CHECK(run("xf.npy", "q.npy", "f8_fortran") == want);
+    save_raw(dir / "xi4.npy", "<i4", false, {n, d}, bytes_as<std::int32_t>(x, d, false));
+    save_raw(dir / "qi8f.npy", "<i8", true, {m, d}, bytes_as<std::int64_t>(q, d, true));
+    CHECK(run("xi4.npy", "qi8f.npy", "ints") == want);
+    save_raw(dir / "xi2f.npy", "<i2", true, {n, d}, bytes_as<std::int16_t>(x, d, true));
+    save_raw(dir / "qi1.npy", "|i1", false, {m, d}, bytes_as<std::int8_t>(q, d, false));
+    CHECK(run("xi2f.npy", "qi1.npy", "small_ints") == want);
+    save_raw(dir / "xf4f.npy", "<f4", true, {n, d}, bytes_as<float>(x, d, true));
+    if (test::file_exists(test::bin("mprun")))
+        CHECK(run("xf4f.npy", "q.npy", "f4_fortran", test::bin("mprun") + " -n 2 ") == want);
+
+    // Unsigned: shift to non-negative values; the answers are those of the shifted copy.
+    std::vector<double> xu = x, qu = q;
+    for (double& v : xu) v += 100;
+    for (double& v : qu) v += 100;
+    spmd::npy::save(dir / "xu.npy", xu, {n, d});
+    spmd::npy::save(dir / "qu.npy", qu, {m, d});
+    save_raw(dir / "xu1.npy", "|u1", true, {n, d}, bytes_as<std::uint8_t>(xu, d, true));
+    save_raw(dir / "qu8.npy", "<u8", false, {m, d}, bytes_as<std::uint64_t>(qu, d, false));
+    CHECK(run("xu1.npy", "qu8.npy", "unsigned") == run("xu.npy", "qu.npy", "unsigned_ref"));
+
+    // A 1-D array is n points of one coordinate, as (n, 1).
+    const std::vector<double> x1(x.begin(), x.begin() + n), q1(q.begin(), q.begin() + m);
+    spmd::npy::save(dir / "x1.npy", x1, {n});
+    spmd::npy::save(dir / "q1.npy", q1, {m});
+    spmd::npy::save(dir / "x1c.npy", x1, {n, 1});
+    spmd::npy::save(dir / "q1c.npy", q1, {m, 1});
+    CHECK(run("x1.npy", "q1.npy", "flat") == run("x1c.npy", "q1c.npy", "column"));
+}
+
+TEST_CASE("CLI: an error any rank finds reaches the user once, whichever rank fails first",
+          "[knn][cli][ranks]") {
+    REQUIRE(test::file_exists(test::bin("mprun")));
+    TempDir dir;
+    auto x = uniform(2000 * 2, 1, 0);
+    x[6 * 2 + 1] = std::nan("");
+    spmd::npy::save(dir / "nan.npy", x, {2000, 2});
+    spmd::npy::save(dir / "q.npy", uniform(50 * 2, 1, 1), {50, 2});
+    const std::string line = "knn: data row 6 column 1 is nan: coordinates must be finite\n";
+    // Found after the first collective, by every rank: before World::fail, a rank other than
+    // 0 often exited first and the user saw only "rank 5 exited with code 2".
+    for (int attempt = 0; attempt < 6; ++attempt) {
+        const auto r = test::run(test::bin("mprun") + " -n 8 " + test::bin("knn") + " --data " +
+                                 (dir / "nan.npy") + " --queries " + (dir / "q.npy") + " -k 2");
+        CHECK(r.code == 2);
+        CHECK(r.err == line);
+        CHECK(test::nothing_left_of(r.pid));
+    }
+    // The same line alone (no launcher), and for a bad flag under mprun.
+    auto r = knn_cli("--data " + (dir / "nan.npy") + " --queries " + (dir / "q.npy") + " -k 2");
+    CHECK(r.code == 2);
+    CHECK(r.err == line);
+    r = test::run(test::bin("mprun") + " -n 3 " + test::bin("knn") + " --bogus");
+    CHECK(r.code == 2);
+    CHECK(r.err == "knn: unrecognised option '--bogus' (see knn --help)\n");
+    // Sizes beyond memory are refused before any allocation, as bad input.
+    r = test::run(test::bin("mprun") + " -n 2 " + test::bin("knn") + " --random 2000000000,8,1");
+    CHECK(r.code == 2);
+    CHECK(test::lines(r.err).size() == 1);
+    CHECK_THAT(r.err, Catch::Contains("2000000000 data and 1 query points of 8 coordinates need "
+                                      "128.0 GB of shared memory"));
+}
 
 TEST_CASE("CLI: files in, files out, the same for any ranks; float32 input", "[knn][cli]") {
     REQUIRE(test::file_exists(test::bin("knn")));
@@ -462,8 +588,10 @@ TEST_CASE("CLI: every bad input is one line, exit 2, and no output file", "[knn]
     spmd::npy::save(dir / "q.npy", x, {20, 2});
     spmd::npy::save(dir / "q3.npy", uniform(9, 1, 1), {3, 3});
     spmd::npy::save(dir / "empty.npy", std::vector<double>(), {0, 2});
-    spmd::npy::save(dir / "flat.npy", x, {40});
-    spmd::npy::save(dir / "ints.npy", std::vector<std::int64_t>(40, 1), {20, 2});
+    spmd::npy::save(dir / "cube.npy", x, {2, 10, 2});
+    spmd::npy::save(dir / "complex.npy", std::vector<std::complex<double>>(40), {20, 2});
+    save_raw(dir / "text.npy", "<U3", false, {2}, std::string(24, 'a'));
+    save_raw(dir / "pairs.npy", "[('x', '<f8'), ('y', '<f8')]", false, {2}, std::string(32, 0));
     auto nan = x, posinf = x;
     nan[13] = std::nan("");
     posinf[0] = inf;
@@ -487,8 +615,10 @@ TEST_CASE("CLI: every bad input is one line, exit 2, and no output file", "[knn]
     check_usage_error(with(x_npy, dir / "inf.npy", "-k 1"), "queries row 0 column 0 is inf");
     check_usage_error(with(dir / "missing.npy", q_npy, "-k 1"), "missing.npy");
     check_usage_error(with(dir / "junk.npy", q_npy, "-k 1"), "junk.npy");
-    check_usage_error(with(dir / "flat.npy", q_npy, "-k 1"), "2-D");
-    check_usage_error(with(dir / "ints.npy", q_npy, "-k 1"), "int64");
+    check_usage_error(with(dir / "cube.npy", q_npy, "-k 1"), "got shape 2x10x2");
+    check_usage_error(with(dir / "complex.npy", q_npy, "-k 1"), "complex128 values are not points");
+    check_usage_error(with(dir / "text.npy", q_npy, "-k 1"), "strings are not numbers");
+    check_usage_error(with(x_npy, dir / "pairs.npy", "-k 1"), "structured arrays cannot be read");
     check_usage_error(with(x_npy, q_npy, "--metric l3"), "l3");
     check_usage_error(with(x_npy, q_npy, "--schedule sometimes"), "sometimes");
     check_usage_error(with(x_npy, q_npy, "--max-distance -1"), "max-distance");

@@ -67,6 +67,13 @@ struct CliResult {
     std::string out;
 };
 
+std::string test_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
 CliResult run_cli(const TempDir& dir, const std::string& args) {
     const auto out = dir.path / ".stdout", err = dir.path / ".stderr";
     const std::string cmd = "cd '" + dir.path.string() + "' && '" + rbf_binary() + "' " + args +
@@ -244,7 +251,6 @@ TEST_CASE("every bad input: one line, exit 2, no output or temp file", "[rbf][cl
         "--points missing.npy --out D.npy",
         "--points junk.npy --out D.npy",
         "--points short.npy --out D.npy",
-        "--points flat.npy --out D.npy",
         "--points cube.npy --out D.npy",
         "--points nan.npy --out D.npy",
         "--points inf.npy --out D.npy",
@@ -262,6 +268,8 @@ TEST_CASE("every bad input: one line, exit 2, no output or temp file", "[rbf][cl
         "--points ok.npy --phi gaussian --eps -1 --out D.npy",
         "--points ok.npy --phi gaussian --eps nan --out D.npy",
         "--points ok.npy --eps abc --out D.npy",
+        "--points ok.npy --phi linear --eps 2 --out D.npy",
+        "--points ok.npy --eps 0.5 --out D.npy",  // the default phi has no shape either
         "--points ok.npy --schedule fastest --out D.npy",
         "--points ok.npy --chunk -3 --out D.npy",
         "--points ok.npy --bogus --out D.npy",
@@ -284,6 +292,64 @@ TEST_CASE("every bad input: one line, exit 2, no output or temp file", "[rbf][cl
         CHECK(names == inputs);
         CHECK(fs::is_empty(dir.path / "sub"));
     }
+}
+
+TEST_CASE("CLI: the messages say what is wrong, once, in a person's units", "[rbf][cli]") {
+    TempDir dir;
+    spmd::npy::save((dir.path / "nan.npy").string(), std::vector<double>{0, 0, 1, std::nan("")},
+                    {2, 2});
+    auto r = run_cli(dir, "--points nan.npy --out D.npy");
+    CHECK(r.err == "rbf: nan.npy: row 1 column 1 is nan: coordinates must be finite\n");
+    r = run_cli(dir, "--points nan.npy --phi linear --eps 2");
+    CHECK(r.err == "rbf: --eps has no effect with --phi linear: only gaussian, multiquadric and "
+                   "inverse-multiquadric have a shape\n");
+    r = run_cli(dir, "--random 3000000,1");
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Catch::Matchers::StartsWith(
+                          "rbf: the 3000000 x 3000000 matrix needs 72000.0 GB of shared memory, "));
+    CHECK_THAT(r.err, Catch::Matchers::EndsWith(" GB are free\n"));
+    const std::string mprun = (fs::path(rbf_binary()).parent_path() / "mprun").string();
+    if (fs::exists(mprun)) {  // every rank meets it; the user reads it once, exit 2
+        const std::string cmd = "cd '" + dir.path.string() + "' && '" + mprun + "' -n 3 '" +
+                                rbf_binary() + "' --points nan.npy 2>&1";
+        std::string out;
+        if (FILE* pipe = popen(cmd.c_str(), "r")) {
+            char buf[512];
+            while (std::size_t got = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, got);
+            const int status = pclose(pipe);
+            CHECK(WEXITSTATUS(status) == 2);
+        }
+        CHECK(out == "rbf: nan.npy: row 1 column 1 is nan: coordinates must be finite\n");
+    }
+}
+
+TEST_CASE("CLI: Fortran-order, integer and 1-D points give their float64 copies' matrix",
+          "[rbf][cli][npy]") {
+    TempDir dir;
+    const auto at = [&](const char* name) { return (dir.path / name).string(); };
+    // 4 points of 3 integer coordinates; the Fortran file holds the columns in turn.
+    const std::vector<double> c_order{1, 2, 3, -4, 5, 6, 7, -8, 9, 10, 11, 12};
+    std::vector<std::int32_t> columns;
+    for (std::size_t j = 0; j < 3; ++j)
+        for (std::size_t i = 0; i < 4; ++i) columns.push_back(std::int32_t(c_order[i * 3 + j]));
+    spmd::npy::save(at("c.npy"), c_order, {4, 3});
+    std::string dict = "{'descr': '<i4', 'fortran_order': True, 'shape': (4, 3), }";
+    while ((10 + dict.size() + 1) % 64 != 0) dict += ' ';
+    dict += '\n';
+    std::ofstream(at("f.npy"), std::ios::binary)
+        << std::string("\x93NUMPY\x01\x00", 8) << char(dict.size()) << char(0) << dict
+        << std::string(reinterpret_cast<const char*>(columns.data()), columns.size() * 4);
+    REQUIRE(run_cli(dir, "--points c.npy --out C.npy").code == 0);
+    const auto r = run_cli(dir, "--points f.npy --out F.npy");
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(test_bytes(at("F.npy")) == test_bytes(at("C.npy")));
+
+    spmd::npy::save(at("flat.npy"), std::vector<double>{0.5, 2, -1}, {3});
+    spmd::npy::save(at("column.npy"), std::vector<double>{0.5, 2, -1}, {3, 1});
+    REQUIRE(run_cli(dir, "--points flat.npy --out FL.npy").code == 0);
+    REQUIRE(run_cli(dir, "--points column.npy --out CO.npy").code == 0);
+    CHECK(test_bytes(at("FL.npy")) == test_bytes(at("CO.npy")));
 }
 
 TEST_CASE("a failing rank or an unwritable output leaves no file behind", "[rbf][launch]") {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <complex>
@@ -248,12 +249,140 @@ TEST_CASE("load_as widens float32 and int32 in one pass", "[npy]") {
     CHECK(npy::load_as<double>(tmp.file("f.npy")).data.size() == f.size());
     REQUIRE_THROWS_WITH(npy::load<double>(tmp.file("f.npy")),
                         Contains("f.npy: dtype is float32 ('<f4') but float64 was expected"));
-    REQUIRE_THROWS_WITH(
-        npy::load_as<double>(tmp.file("i.npy")),
-        Contains("i.npy: dtype is int32 ('<i4') but float64 or float32 was expected"));
+    CHECK(npy::load_as<double>(tmp.file("i.npy")).data == std::vector<double>{-5, 7, INT32_MAX});
+    npy::save(tmp.file("c.npy"), std::vector<std::complex<double>>{1.0}, {1});
+    REQUIRE_THROWS_WITH(npy::load_as<double>(tmp.file("c.npy")),
+                        Contains("c.npy: dtype is complex128 ('<c16') but a real number (float "
+                                 "or integer) was expected"));
     npy::save(tmp.file("d.npy"), std::vector<double>{1.0}, {1});
     REQUIRE_THROWS_WITH(npy::load_as<float>(tmp.file("d.npy")),  // never narrows
                         Contains("d.npy: dtype is float64 ('<f8') but float32 was expected"));
+}
+
+TEST_CASE("Fortran order and every integer dtype load as their C-order float64 values",
+          "[npy]") {
+    TempDir tmp;
+    const auto p = tmp.file("f.npy");
+    // numpy's np.asfortranarray([[1, 2, 3], [4, 5, 6]]): the columns one after the other.
+    const std::string columns = raw(std::vector<double>{1, 4, 2, 5, 3, 6});
+    write_bytes(p,
+                npy_file(1, "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }", columns));
+    CHECK(npy::read_header(p).fortran_order);
+    CHECK(npy::load<double>(p).data == std::vector<double>{1, 2, 3, 4, 5, 6});
+    CHECK(npy::load<double>(p).shape == std::vector<std::size_t>{2, 3});
+
+    // Three axes: axis 0 fastest in the file; element (i, j, k) at i + 2 j + 6 k.
+    std::vector<double> fortran(2 * 3 * 4), c_order(2 * 3 * 4);
+    for (std::size_t i = 0; i < 2; ++i)
+        for (std::size_t j = 0; j < 3; ++j)
+            for (std::size_t k = 0; k < 4; ++k) {
+                const double v = double(100 * i + 10 * j + k);
+                fortran[i + 2 * j + 6 * k] = v;
+                c_order[(i * 3 + j) * 4 + k] = v;
+            }
+    write_bytes(p, npy_file(1, "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3, 4), }",
+                            raw(fortran)));
+    CHECK(npy::load<double>(p).data == c_order);
+
+    // Large enough for several conversion chunks, float32 in Fortran order.
+    const std::size_t rows = 70001, cols = 3;
+    std::vector<float> f32(rows * cols);
+    std::vector<double> want(rows * cols);
+    for (std::size_t i = 0; i < rows; ++i)
+        for (std::size_t j = 0; j < cols; ++j) {
+            const float v = float(i) * 0.37f - float(j);
+            f32[j * rows + i] = v;
+            want[i * cols + j] = double(v);
+        }
+    write_bytes(p, npy_file(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (70001, 3), }",
+                            raw(f32)));
+    CHECK(npy::load_as<double>(p).data == want);
+    const auto same_dtype = npy::load<float>(p).data;  // no conversion, still transposed
+    REQUIRE(same_dtype.size() == want.size());
+    CHECK(std::equal(same_dtype.begin(), same_dtype.end(), want.begin(),
+                     [](float x, double y) { return double(x) == y; }));
+
+    const auto ints = [&](const std::string& descr, const std::string& data,
+                          std::vector<double> values) {
+        write_bytes(p, npy_file(1, "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" +
+                                       std::to_string(values.size()) + ",), }",
+                                data));
+        INFO(descr);
+        CHECK(npy::load_as<double>(p).data == values);
+    };
+    ints("|i1", raw(std::vector<std::int8_t>{-128, 0, 127}), {-128, 0, 127});
+    ints("|u1", raw(std::vector<std::uint8_t>{0, 200, 255}), {0, 200, 255});
+    ints("<i2", raw(std::vector<std::int16_t>{-32768, 5, 32767}), {-32768, 5, 32767});
+    ints("<u2", raw(std::vector<std::uint16_t>{0, 65535}), {0, 65535});
+    ints("<u4", raw(std::vector<std::uint32_t>{0, 4294967295u}), {0, 4294967295.0});
+    ints("<i8", raw(std::vector<std::int64_t>{-(std::int64_t(1) << 53), 3}), {-0x1p53, 3});
+    ints("<u8", raw(std::vector<std::uint64_t>{~std::uint64_t(0)}), {0x1p64});  // rounds as numpy
+    write_bytes(p, npy_file(1, "{'descr': '<u2', 'fortran_order': False, 'shape': (2,), }",
+                            raw(std::vector<std::uint16_t>{7, 65535})));
+    CHECK(npy::load_as<std::int64_t>(p).data == std::vector<std::int64_t>{7, 65535});
+    write_bytes(p, npy_file(1, "{'descr': '<u8', 'fortran_order': False, 'shape': (1,), }",
+                            raw(std::vector<std::uint64_t>{1})));
+    REQUIRE_THROWS_WITH(npy::load_as<std::int64_t>(p), Contains("dtype is uint64"));
+}
+
+TEST_CASE("matrix_shape: 2-D as it is, 1-D as one column, anything else refused", "[npy]") {
+    const auto shape = [](npy::Dtype dtype, std::vector<std::size_t> dims) {
+        npy::Header h;
+        h.dtype = dtype;
+        h.shape = std::move(dims);
+        return npy::matrix_shape("p.npy", h);
+    };
+    CHECK(shape(npy::Dtype::f8, {5, 3}) == std::pair<std::size_t, std::size_t>{5, 3});
+    CHECK(shape(npy::Dtype::u1, {7}) == std::pair<std::size_t, std::size_t>{7, 1});
+    REQUIRE_THROWS_WITH(shape(npy::Dtype::f8, {2, 3, 4}),
+                        "p.npy: expected a 2-D array (points x coordinates) or a 1-D one (d = 1), "
+                        "got shape 2x3x4");
+    REQUIRE_THROWS_WITH(shape(npy::Dtype::f8, {}), Contains("got shape scalar"));
+    REQUIRE_THROWS_AS(shape(npy::Dtype::c16, {2, 2}), npy::FormatError);
+}
+
+TEST_CASE("commit_all: outputs appear together or not at all", "[npy]") {
+    TempDir tmp;
+    const auto a = tmp.file("out_a.npy"), b = tmp.file("out_b.npy");
+    const auto sorted_entries = [&] {
+        auto names = tmp.entries();
+        std::sort(names.begin(), names.end());
+        return names;
+    };
+    const std::vector<double> one{1, 2}, two{3, 4, 5};
+    const auto make = [&](npy::OutputFile& fa, npy::OutputFile& fb) {
+        fa.write(std::span<const double>(one));
+        fb.write(std::span<const double>(two));
+    };
+    SECTION("both, replacing what was there") {
+        npy::save(a, std::vector<double>{9}, {1});
+        npy::OutputFile fa(a, npy::Dtype::f8, {2}), fb(b, npy::Dtype::f8, {3});
+        make(fa, fb);
+        npy::commit_all({&fa, &fb});
+        CHECK(npy::load<double>(a).data == one);
+        CHECK(npy::load<double>(b).data == two);
+        CHECK(sorted_entries() == std::vector<std::string>{"out_a.npy", "out_b.npy"});
+    }
+    SECTION("the second fails: the first is taken back, an old file restored") {
+        npy::save(a, std::vector<double>{9}, {1});
+        const std::string old = read_bytes(a);
+        npy::OutputFile fa(a, npy::Dtype::f8, {2}), fb(b, npy::Dtype::f8, {3});
+        make(fa, fb);
+        fs::create_directory(b);  // appears after the check at creation: the rename fails
+        REQUIRE_THROWS_WITH(npy::commit_all({&fa, &fb}),
+                            Contains("out_b.npy: cannot replace: it is a directory"));
+        CHECK(read_bytes(a) == old);
+        CHECK(fs::is_directory(b));
+        CHECK(sorted_entries() == std::vector<std::string>{"out_a.npy", "out_b.npy"});
+    }
+    SECTION("the second fails where nothing was: neither appears") {
+        npy::OutputFile fa(a, npy::Dtype::f8, {2}), fb(b, npy::Dtype::f8, {3});
+        make(fa, fb);
+        fs::create_directory(b);
+        REQUIRE_THROWS_AS(npy::commit_all({&fa, &fb}), spmd::UsageError);
+        CHECK_FALSE(fs::exists(a));
+        CHECK(tmp.entries() == std::vector<std::string>{"out_b.npy"});
+    }
 }
 
 TEST_CASE("load_into fills a caller's buffer", "[npy]") {
@@ -326,8 +455,15 @@ TEST_CASE("malformed files are rejected with the file name and the problem", "[n
                     npy_file(1, "{'descr': '|O', 'fortran_order': False, 'shape': (6,), }", six));
         require_rejected(p, "unsupported dtype '|O' (object arrays cannot be read)");
         write_bytes(p,
-                    npy_file(1, "{'descr': '<u2', 'fortran_order': False, 'shape': (24,), }", six));
-        require_rejected(p, "unsupported dtype '<u2' (supported: <f8 <f4 <i8 <i4 <c16)");
+                    npy_file(1, "{'descr': '<f2', 'fortran_order': False, 'shape': (24,), }", six));
+        require_rejected(p, "unsupported dtype '<f2' (supported: <f8 <f4, <i8 <i4 <i2 |i1, <u8 "
+                            "<u4 <u2 |u1, <c16)");
+        write_bytes(p,
+                    npy_file(1, "{'descr': '<U6', 'fortran_order': False, 'shape': (2,), }", six));
+        require_rejected(p, "unsupported dtype '<U6' (strings are not numbers)");
+        write_bytes(p,
+                    npy_file(1, "{'descr': '<c8', 'fortran_order': False, 'shape': (6,), }", six));
+        require_rejected(p, "unsupported dtype '<c8' (supported complex: <c16)");
         write_bytes(p,
                     npy_file(1, "{'descr': '|f8', 'fortran_order': False, 'shape': (6,), }", six));
         require_rejected(p, "unsupported dtype '|f8' (byte order must be '<')");
@@ -340,9 +476,6 @@ TEST_CASE("malformed files are rejected with the file name and the problem", "[n
         require_rejected(
             p,
             "unsupported dtype '[('x', '<f8'), ('y', '<f8')]' (structured arrays cannot be read)");
-        write_bytes(p,
-                    npy_file(1, "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }", six));
-        require_rejected(p, "Fortran-order arrays are not supported");
         write_bytes(p,
                     npy_file(1, "{'descr': '<i4', 'fortran_order': False, 'shape': (12,), }", six));
         REQUIRE_THROWS_WITH(npy::load<double>(p),
