@@ -397,8 +397,9 @@ void check_usage_error(const test::Run& r, const std::string& what) {
 // that spmd::npy::save does not make. `data` is the file's data section as it is.
 void save_raw(const std::string& path, const std::string& descr, bool fortran,
               const std::vector<std::size_t>& shape, const std::string& data) {
-    std::string dict = "{'descr': '" + descr +
-                       "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': (";
+    const std::string quoted = descr[0] == '[' ? descr : "'" + descr + "'";  // a list: structured
+    std::string dict = "{'descr': " + quoted +
+                       ", 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': (";
     for (std::size_t k = 0; k < shape.size(); ++k)
         dict += std::to_string(shape[k]) + (shape.size() == 1      ? ","
                                             : k + 1 < shape.size() ? ", "

@@ -259,8 +259,7 @@ TEST_CASE("load_as widens float32 and int32 in one pass", "[npy]") {
                         Contains("d.npy: dtype is float64 ('<f8') but float32 was expected"));
 }
 
-TEST_CASE("Fortran order and every integer dtype load as their C-order float64 values",
-          "[npy]") {
+TEST_CASE("Fortran order and every integer dtype load as their C-order float64 values", "[npy]") {
     TempDir tmp;
     const auto p = tmp.file("f.npy");
     // numpy's np.asfortranarray([[1, 2, 3], [4, 5, 6]]): the columns one after the other.
@@ -294,8 +293,8 @@ TEST_CASE("Fortran order and every integer dtype load as their C-order float64 v
             f32[j * rows + i] = v;
             want[i * cols + j] = double(v);
         }
-    write_bytes(p, npy_file(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (70001, 3), }",
-                            raw(f32)));
+    write_bytes(
+        p, npy_file(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (70001, 3), }", raw(f32)));
     CHECK(npy::load_as<double>(p).data == want);
     const auto same_dtype = npy::load<float>(p).data;  // no conversion, still transposed
     REQUIRE(same_dtype.size() == want.size());
@@ -304,8 +303,9 @@ TEST_CASE("Fortran order and every integer dtype load as their C-order float64 v
 
     const auto ints = [&](const std::string& descr, const std::string& data,
                           std::vector<double> values) {
-        write_bytes(p, npy_file(1, "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" +
-                                       std::to_string(values.size()) + ",), }",
+        write_bytes(p, npy_file(1,
+                                "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" +
+                                    std::to_string(values.size()) + ",), }",
                                 data));
         INFO(descr);
         CHECK(npy::load_as<double>(p).data == values);
@@ -456,8 +456,9 @@ TEST_CASE("malformed files are rejected with the file name and the problem", "[n
         require_rejected(p, "unsupported dtype '|O' (object arrays cannot be read)");
         write_bytes(p,
                     npy_file(1, "{'descr': '<f2', 'fortran_order': False, 'shape': (24,), }", six));
-        require_rejected(p, "unsupported dtype '<f2' (supported: <f8 <f4, <i8 <i4 <i2 |i1, <u8 "
-                            "<u4 <u2 |u1, <c16)");
+        require_rejected(p,
+                         "unsupported dtype '<f2' (supported: <f8 <f4, <i8 <i4 <i2 |i1, <u8 "
+                         "<u4 <u2 |u1, <c16)");
         write_bytes(p,
                     npy_file(1, "{'descr': '<U6', 'fortran_order': False, 'shape': (2,), }", six));
         require_rejected(p, "unsupported dtype '<U6' (strings are not numbers)");
