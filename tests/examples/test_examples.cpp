@@ -1,6 +1,7 @@
 // The teaching programs run as a user runs them, under mprun and without it, and print
 // the right answers whatever the number of ranks.
 #include <catch2/catch.hpp>
+
 #include <cstdlib>
 
 #include "../support/run.hpp"
@@ -10,8 +11,8 @@ using Catch::Matchers::Contains;
 namespace {
 test::Run example(const std::string& name, int ranks, const std::string& args = "") {
     const std::string program = test::bin(name) + (args.empty() ? "" : " " + args);
-    test::Run r = test::run(
-        ranks ? test::bin("mprun") + " -n " + std::to_string(ranks) + " " + program : program);
+    test::Run r = test::run(ranks ? test::bin("mprun") + " -n " + std::to_string(ranks) + " " + program
+                                  : program);
     CHECK(test::nothing_left_of(r.pid));
     return r;
 }
@@ -50,12 +51,12 @@ TEST_CASE("pipe_workers finds each input's closest bank entry") {
     for (int ranks : {0, 2, 5}) {
         auto r = example("pipe_workers", ranks);
         REQUIRE(r.code == 0);
-        CHECK(test::lines(r.out) ==
-              std::vector<std::string>{"input 1.0000 -> entry 0 (frequency 1.00)",
-                                       "input 3.4975 -> entry 250 (frequency 3.50)",
-                                       "input 5.9950 -> entry 499 (frequency 5.99)",
-                                       "input 8.4925 -> entry 749 (frequency 8.49)",
-                                       "input 10.9900 -> entry 999 (frequency 10.99)"});
+        CHECK(test::lines(r.out) == std::vector<std::string>{
+                                        "input 1.0000 -> entry 0 (frequency 1.00)",
+                                        "input 3.4975 -> entry 250 (frequency 3.50)",
+                                        "input 5.9950 -> entry 499 (frequency 5.99)",
+                                        "input 8.4925 -> entry 749 (frequency 8.49)",
+                                        "input 10.9900 -> entry 999 (frequency 10.99)"});
     }
 }
 
