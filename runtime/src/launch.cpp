@@ -17,6 +17,9 @@ namespace {
     try {
         World world(job, rank);
         fn(world);
+    } catch (const detail::PeerExited& e) {
+        job->record_failure(rank, detail::FailureKind::peer_exited, e.what());
+        code = 1;
     } catch (const std::exception& e) {
         job->record_failure(rank, detail::FailureKind::exception, e.what());
         code = 1;
@@ -41,6 +44,7 @@ void launch(int n, const std::function<void(World&)>& fn, const LaunchOptions& o
     std::cout.flush();
     std::fflush(nullptr);  // or each child would print the parent's buffered output again
     detail::Supervisor supervisor(job, options.grace_seconds);
+    supervisor.detect_deadlocks();
     try {
         for (int rank = 0; rank < n; ++rank)
             supervisor.spawn(rank, [&] { run_rank(job, rank, fn); });
@@ -50,8 +54,7 @@ void launch(int n, const std::function<void(World&)>& fn, const LaunchOptions& o
         throw;
     }
     supervisor.run();
-    if (const auto& failure = supervisor.failure())
-        throw Error("rank " + std::to_string(failure->rank) + " " + failure->cause);
+    if (const auto& failure = supervisor.failure()) throw Error(detail::describe(*failure));
 }
 
 }  // namespace spmd

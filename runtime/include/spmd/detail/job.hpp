@@ -24,7 +24,8 @@ struct alignas(64) BarrierFlag {
     std::atomic<std::uint32_t> sleeping{0};  // the owner sleeps on `epoch` (futex)
 };
 
-enum class FailureKind : std::uint32_t { none = 0, exception = 1, abort = 2 };
+// peer_exited: the rank waited for ranks that had exited (its message says so in full).
+enum class FailureKind : std::uint32_t { none = 0, exception = 1, abort = 2, peer_exited = 3 };
 
 enum class WorldState : std::uint32_t { none = 0, open = 1, closed = 2 };
 
@@ -35,7 +36,9 @@ struct alignas(64) RankReport {
     std::atomic<std::uint32_t> kind{0};    // FailureKind
     std::atomic<std::uint32_t> exited{0};  // set by the launcher once it reaped the rank
     std::atomic<std::int32_t> pid{0};
-    char message[1008] = {};
+    std::atomic<std::int32_t> exit_status{0};  // exit code, or -signal; before `exited`
+    char message[1004] = {};
+    WaitRecord wait;  // what the rank is blocked in, if it is
 };
 
 struct alignas(64) CounterSlot {
