@@ -5,8 +5,8 @@
 // making progress, and reports who waits for whom, then stops the job (exit code 123):
 //
 //   $ mprun -n 2 deadlock
-//   mprun: deadlock: rank 0 waits in recv from rank 1 (tag 0); rank 1 waits in recv from rank 0
-//   (tag 0)
+//   mprun: deadlock: rank 0 waits in recv from rank 1 (tag 0); rank 1 waits in recv from
+//          rank 0 (tag 0)                        (one line on the terminal)
 //
 // `deadlock --fixed` breaks the cycle the usual way: even ranks send first, odd ranks
 // receive first, so each pair has one sender while the other listens.
