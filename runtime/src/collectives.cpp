@@ -26,7 +26,7 @@ constexpr std::size_t message_piece_bytes = 4 << 20;
 
 // Calls step(done, n) for consecutive pieces [done, done + n) of [0, total), each at
 // most `piece` long; at least once, so that every rank meets the barriers even when
-// there is nothing to move. piece >= 1.
+// there is nothing to move.
 template <class Step>
 void in_pieces(std::size_t total, std::size_t piece, Step&& step) {
     piece = std::max<std::size_t>(piece, 1);  // a zero piece would never finish

@@ -47,9 +47,8 @@ void yield_core();
 // that a notifier wakes; it must re-check ready() after announcing itself and before
 // sleeping. Throws spmd::Aborted once *what.abort is set, and PeerExited once the ranks
 // `what` needs have exited (checked only while sleeping: polling pays nothing for it).
-// ready() may be called again after
-// it returned true, so a ready() with side effects (a compare-exchange that takes a
-// lock) must keep returning true once it succeeded.
+// ready() may be called again after it returned true, so a ready() with side effects (a
+// compare-exchange that takes a lock) must keep returning true once it succeeded.
 // The poll budget adapts: a wait that polling ended doubles it, up to max_polls; a wait
 // that outlasted it halves it. So when other processes hold the cores (more ranks than
 // cores, or a busy machine) a rank soon stops burning the time slice its peer needs,
