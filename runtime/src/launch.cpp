@@ -17,7 +17,7 @@ namespace {
     try {
         World world(job, rank);
         fn(world);
-    } catch (const detail::PeerExited& e) {
+    } catch (const PeerExited& e) {
         job->record_failure(rank, detail::FailureKind::peer_exited, e.what());
         code = 1;
     } catch (const std::exception& e) {

@@ -40,7 +40,7 @@ std::string current_exception_message() {
 bool current_exception_is_peer_exited() {
     try {
         if (auto failure = std::current_exception()) std::rethrow_exception(failure);
-    } catch (const detail::PeerExited&) {
+    } catch (const PeerExited&) {
         return true;
     } catch (...) {
     }

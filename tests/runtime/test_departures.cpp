@@ -90,6 +90,20 @@ TEST_CASE("a wait for a rank that returned from its main fails at once, naming b
     CHECK(test::segments_of(getpid()) == 0);
 }
 
+TEST_CASE("the failure is an spmd::PeerExited that a rank may catch") {
+    REQUIRE_NOTHROW(spmd::launch(2, [](spmd::World& w) {
+        if (w.rank() == 1) return;
+        try {
+            w.barrier();
+            expect(false, "the barrier returned");
+        } catch (const spmd::PeerExited& e) {
+            expect(std::string(e.what()) ==
+                       "rank 0 waits in barrier for rank 1, which exited with code 0",
+                   e.what());
+        }
+    }));
+}
+
 TEST_CASE("what a rank did before it left still reaches the ranks that wait for it") {
     const int size = GENERATE(2, 3);
     // The waiters look only after the others are long gone, so they see the departure

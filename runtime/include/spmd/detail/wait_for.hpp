@@ -95,13 +95,6 @@ std::string describe_wait(const PublishedWait& wait);
 // The rank whose waits this process publishes (set by World; none before).
 void set_waiting_rank(JobSegment* job, int rank);
 
-// Thrown by a wait on ranks that have exited: it can never end. Its message names both:
-// "rank 0 waits in barrier for rank 1, which exited with code 0".
-class PeerExited : public Error {
-public:
-    using Error::Error;
-};
-
 // The slow part of one wait: publishes it, and checks for departed peers.
 class SlowWait {
 public:
