@@ -68,7 +68,9 @@ void Lock::lock() {
     };
     const auto& abort = job_->header().abort;
     try {
-        control_->released.wait({abort, detail::WaitCall::lock, int(seen) - 1, -1, name_.c_str()},
+        // The holder changes while we wait, so name none: a lock is hopeless only once every
+        // other rank has exited (ready() itself finds a holder that left holding it).
+        control_->released.wait({abort, detail::WaitCall::lock, detail::any_peer, -1, name_.c_str()},
                                 ready);
     } catch (const Aborted&) {
         // The launcher marks a reaped rank exited before it raises the abort flag: if our
