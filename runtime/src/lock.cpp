@@ -70,8 +70,8 @@ void Lock::lock() {
     try {
         // The holder changes while we wait, so name none: a lock is hopeless only once every
         // other rank has exited (ready() itself finds a holder that left holding it).
-        control_->released.wait({abort, detail::WaitCall::lock, detail::any_peer, -1, name_.c_str()},
-                                ready);
+        control_->released.wait(
+            {abort, detail::WaitCall::lock, detail::any_peer, -1, name_.c_str()}, ready);
     } catch (const Aborted&) {
         // The launcher marks a reaped rank exited before it raises the abort flag: if our
         // holder is the rank that died, say so rather than "the job is aborting".
