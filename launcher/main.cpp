@@ -120,13 +120,16 @@ int run_job(const mprun::Options& options) {
         if (exit_code != 0) return;  // already stopping for a signal or the timeout
         exit_code = failure.exit_code;
         if (!failure.line.empty()) {  // the rank's own reason, once; its peers stay quiet
-            const std::string text = failure.line + "\n";
+            const std::string text = failure.line + "
+";
             [[maybe_unused]] auto ignored = write(2, text.data(), text.size());
             return;
         }
-        say("rank " + std::to_string(failure.rank) + " " + failure.cause +
-            (size > 1 ? "; stopping the other ranks" : ""));
+        // A deadlock's report is the whole line: its cycle is already ";"-separated.
+        say(spmd::detail::describe(failure) +
+            (size > 1 && failure.rank >= 0 ? "; stopping the other ranks" : ""));
     };
+    supervisor.detect_deadlocks();
     int interrupts = 0;
     supervisor.watch(signals, [&] {
         signalfd_siginfo info{};
@@ -150,6 +153,8 @@ int run_job(const mprun::Options& options) {
             std::snprintf(seconds, sizeof seconds, "%g", options.timeout_seconds);
             say(std::string("timed out after ") + seconds + " s; stopping " +
                 std::to_string(supervisor.live()) + " rank(s)");
+            const long now = spmd::detail::monotonic_ns();
+            for (int rank : supervisor.live_ranks()) say(spmd::detail::where_is(*job, rank, now));
             supervisor.stop();
         });
 

@@ -133,6 +133,9 @@ std::string help_text() {
            "(the default), a program in the current directory. Programs built against\n"
            "another MPI are refused: rebuild them with spmdcc, or use that MPI's mpirun.\n\n"
         << describe()
+        << "\nExit codes: 0 when every rank exits 0; else the first failing rank's code (128 +\n"
+           "signal if it was killed); 2 for bad usage; 123 for a deadlock (every live rank\n"
+           "blocked waiting on another: mprun prints who waits for whom); 124 after --timeout.\n"
         << "\nExamples:\n"
            "  mprun -n 4 build/bin/hello_barrier\n"
            "  mprun -np 2 --tag-output sh -c 'echo rank $SPMD_RANK'\n"

@@ -1,14 +1,19 @@
 // World's collectives over the scratch halves of the job segment. Each call moves its
 // data in pieces that fit a rank's scratch slot; every piece alternates halves, so a
 // rank that runs ahead writes the other half while slow peers still read this one (a
-// rank can only get two pieces ahead by passing a barrier that waits for them).
+// rank can only get two pieces ahead by passing a barrier that waits for them). Pieces are
+// counted in bytes where bytes are only moved; a reduction needs whole elements, so one
+// whose element outgrows a scratch slot goes by point-to-point messages instead.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "spmd/detail/copy.hpp"
 #include "spmd/detail/job.hpp"
 #include "spmd/detail/trace.hpp"
+#include "spmd/detail/messenger.hpp"
 #include "spmd/world.hpp"
 
 namespace spmd {
@@ -21,12 +26,15 @@ namespace {
 // Below this many elements in all ranks' pieces together, every rank combines all of
 // them itself (one barrier) instead of a reduce-scatter and all-gather (two).
 constexpr std::size_t combine_everything_below = 4096;
+// A reduction by messages moves this many bytes (or one element) per message.
+constexpr std::size_t message_piece_bytes = 4 << 20;
 
 // Calls step(done, n) for consecutive pieces [done, done + n) of [0, total), each at
 // most `piece` long; at least once, so that every rank meets the barriers even when
 // there is nothing to move.
 template <class Step>
 void in_pieces(std::size_t total, std::size_t piece, Step&& step) {
+    piece = std::max<std::size_t>(piece, 1);  // a zero piece would never finish
     std::size_t done = 0;
     do {
         const std::size_t n = std::min(piece, total - done);
@@ -45,13 +53,14 @@ void World::check_root(int root, const char* what) const {
 void World::broadcast_bytes(void* data, std::size_t bytes, int root) {
     check_root(root, "broadcast");
     TraceSpan trace(Kind::collective, root, -1, bytes, std::uint16_t(Collective::broadcast));
+    const auto call = detail::WaitCall::broadcast;
     auto* buffer = static_cast<std::byte*>(data);
     // Only root writes, so a piece may use the whole half (the slots are contiguous).
     const std::size_t piece = job_->scratch_bytes() * std::size_t(size_);
     in_pieces(bytes, piece, [&](std::size_t done, std::size_t n) {
         std::byte* scratch = job_->scratch(next_scratch_half(), 0);
         if (rank_ == root && n) detail::copy_bytes(scratch, buffer + done, n);
-        barrier();
+        barrier_in(call);
         if (rank_ != root && n) detail::copy_bytes(buffer + done, scratch, n);
     });
 }
@@ -59,6 +68,7 @@ void World::broadcast_bytes(void* data, std::size_t bytes, int root) {
 void World::reduce_bytes(const void* in, void* out, std::size_t count, std::size_t out_count,
                          std::size_t elem, detail::Combine combine, const void* fn, int root) {
     const bool everyone = root < 0;
+    const auto call = everyone ? detail::WaitCall::all_reduce : detail::WaitCall::reduce;
     if (!everyone) check_root(root, "reduce");
     if ((everyone || rank_ == root) && out_count < count)
         throw Error("reduce: the output holds " + std::to_string(out_count) +
@@ -78,12 +88,16 @@ void World::reduce_bytes(const void* in, void* out, std::size_t count, std::size
             std::memmove(result, source, n);  // overlapping spans
         return;
     }
+    if (elem > job_->scratch_bytes()) {
+        reduce_by_messages(source, result, count, elem, combine, fn, root);
+        return;
+    }
     std::vector<std::byte> partial;
     in_pieces(count, job_->scratch_bytes() / elem, [&](std::size_t done, std::size_t n) {
         const int half = next_scratch_half();
         auto slot = [&](int r) { return job_->scratch(half, r); };
         if (n) detail::copy_bytes(slot(rank_), source + done * elem, n * elem);
-        barrier();
+        barrier_in(call);
         std::byte* target = result + done * elem;
         if (n * std::size_t(size_) <= combine_everything_below) {
             if (receives && n) {
@@ -105,7 +119,7 @@ void World::reduce_bytes(const void* in, void* out, std::size_t count, std::size
                     combine(partial.data(), slot(r) + lo * elem, hi - lo, fn);
                 detail::copy_bytes(slot(rank_) + lo * elem, partial.data(), (hi - lo) * elem);
             }
-            barrier();
+            barrier_in(call);
             if (receives)
                 for (int r = 0; r < size_; ++r) {
                     const auto [rlo, rhi] = range(r);
@@ -117,9 +131,44 @@ void World::reduce_bytes(const void* in, void* out, std::size_t count, std::size
     });
 }
 
+// Elements larger than a scratch slot: the reducing rank (root, or rank 0 for all_reduce)
+// receives each rank's elements in turn and combines them in rank order, as the scratch
+// path does, so results stay bitwise the same; all_reduce then broadcasts the result
+// (broadcast moves bytes, so any element size fits its pieces).
+void World::reduce_by_messages(const std::byte* in, std::byte* out, std::size_t count,
+                               std::size_t elem, detail::Combine combine, const void* fn,
+                               int root) {
+    const bool everyone = root < 0;
+    const auto call = everyone ? detail::WaitCall::all_reduce : detail::WaitCall::reduce;
+    const int reducer = everyone ? 0 : root;
+    const std::size_t per_message = std::max<std::size_t>(1, message_piece_bytes / elem);
+    std::vector<std::byte> acc, theirs;
+    for (std::size_t done = 0; done < count; done += per_message) {
+        const std::size_t n = std::min(per_message, count - done);
+        const std::byte* mine = in + done * elem;
+        if (rank_ != reducer) {
+            messenger().send(reducer, detail::collective_tag, mine, n * elem, call);
+            continue;
+        }
+        acc.resize(n * elem);
+        theirs.resize(n * elem);
+        for (int r = 0; r < size_; ++r) {
+            std::byte* into = r == 0 ? acc.data() : theirs.data();
+            if (r == rank_)
+                detail::copy_bytes(into, mine, n * elem);
+            else
+                messenger().recv(r, detail::collective_tag, into, n * elem, call);
+            if (r > 0) combine(acc.data(), theirs.data(), n, fn);
+        }
+        detail::copy_bytes(out + done * elem, acc.data(), n * elem);
+    }
+    if (everyone) broadcast_bytes(out, count * elem, reducer);
+}
+
 void World::gather_bytes(const void* in, void* out, std::size_t bytes, std::size_t out_bytes,
                          int root) {
     const bool everyone = root < 0;
+    const auto call = everyone ? detail::WaitCall::all_gather : detail::WaitCall::gather;
     if (!everyone) check_root(root, "gather");
     if ((everyone || rank_ == root) && out_bytes < bytes * std::size_t(size_))
         throw Error("gather: the output has room for " + std::to_string(out_bytes) +
@@ -130,7 +179,7 @@ void World::gather_bytes(const void* in, void* out, std::size_t bytes, std::size
     in_pieces(bytes, job_->scratch_bytes(), [&](std::size_t done, std::size_t n) {
         const int half = next_scratch_half();
         if (n) detail::copy_bytes(job_->scratch(half, rank_), source + done, n);
-        barrier();
+        barrier_in(call);
         if ((everyone || rank_ == root) && n)
             for (int r = 0; r < size_; ++r)
                 detail::copy_bytes(result + std::size_t(r) * bytes + done, job_->scratch(half, r),
@@ -141,6 +190,7 @@ void World::gather_bytes(const void* in, void* out, std::size_t bytes, std::size
 void World::scatter_bytes(const void* in, void* out, std::size_t bytes, std::size_t in_bytes,
                           int root) {
     check_root(root, "scatter");
+    const auto call = detail::WaitCall::scatter;
     if (rank_ == root && in_bytes < bytes * std::size_t(size_))
         throw Error("scatter: the input has " + std::to_string(in_bytes) + " bytes, not the " +
                     std::to_string(bytes * std::size_t(size_)) + " scattered");
@@ -153,7 +203,7 @@ void World::scatter_bytes(const void* in, void* out, std::size_t bytes, std::siz
             for (int r = 0; r < size_; ++r)
                 detail::copy_bytes(job_->scratch(half, r), source + std::size_t(r) * bytes + done,
                                    n);
-        barrier();
+        barrier_in(call);
         if (n) detail::copy_bytes(result + done, job_->scratch(half, rank_), n);
     });
 }

@@ -55,7 +55,9 @@ bool Event::wait_ns(long long timeout_ns) {
         return (now & 1u) || (now >> 1) != (start >> 1);
     };
     const long deadline = timeout_ns < 0 ? -1 : long(detail::monotonic_ns() + timeout_ns);
-    return control_->changed.wait(*abort_, set_since_start, deadline);
+    return control_->changed.wait(
+        {*abort_, detail::WaitCall::event_wait, detail::any_peer, -1, name_.c_str()},
+        set_since_start, deadline);
 }
 
 }  // namespace spmd

@@ -17,6 +17,9 @@ namespace {
     try {
         World world(job, rank);
         fn(world);
+    } catch (const PeerExited& e) {
+        job->record_failure(rank, detail::FailureKind::peer_exited, e.what());
+        code = 1;
     } catch (const std::exception& e) {
         job->record_failure(rank, detail::FailureKind::exception, e.what());
         code = 1;
@@ -41,6 +44,7 @@ void launch(int n, const std::function<void(World&)>& fn, const LaunchOptions& o
     std::cout.flush();
     std::fflush(nullptr);  // or each child would print the parent's buffered output again
     detail::Supervisor supervisor(job, options.grace_seconds);
+    supervisor.detect_deadlocks();
     try {
         for (int rank = 0; rank < n; ++rank)
             supervisor.spawn(rank, [&] { run_rank(job, rank, fn); });
@@ -52,7 +56,7 @@ void launch(int n, const std::function<void(World&)>& fn, const LaunchOptions& o
     supervisor.run();
     if (const auto& failure = supervisor.failure()) {
         if (!failure->line.empty()) throw Error(failure->line);  // World::fail's own words
-        throw Error("rank " + std::to_string(failure->rank) + " " + failure->cause);
+        throw Error(detail::describe(*failure));
     }
 }
 

@@ -19,7 +19,6 @@ struct LockControl {
 };
 }  // namespace detail
 
-
 Lock::Lock(World& world, std::string_view name)
     : name_(name), job_(&world.job()), me_(std::uint32_t(world.rank()) + 1) {
     memory_ = world.shared<std::byte>("lock '" + name_ + "'", sizeof(detail::LockControl));
@@ -69,7 +68,10 @@ void Lock::lock() {
     };
     const auto& abort = job_->header().abort;
     try {
-        control_->released.wait(abort, ready);
+        // The holder changes while we wait, so name none: a lock is hopeless only once every
+        // other rank has exited (ready() itself finds a holder that left holding it).
+        control_->released.wait(
+            {abort, detail::WaitCall::lock, detail::any_peer, -1, name_.c_str()}, ready);
     } catch (const Aborted&) {
         // The launcher marks a reaped rank exited before it raises the abort flag: if our
         // holder is the rank that died, say so rather than "the job is aborting".

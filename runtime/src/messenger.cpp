@@ -35,15 +35,14 @@ constexpr std::size_t ring_bytes = ring_data_offset + ring_slots * ring_chunk;
 // while it is free and odd while full: the sender (parity 0) waits for free slots and
 // fills them, the receiver (parity 1) waits for full ones and empties them.
 template <class Ring, class Copy>
-void pump(Ring& ring, const std::atomic<std::uint32_t>& abort, std::size_t bytes,
-          std::uint64_t parity, Copy&& copy) {
+void pump(Ring& ring, const WaitFor& what, std::size_t bytes, std::uint64_t parity, Copy&& copy) {
     auto& layout = ring.layout();
     const std::size_t chunk = chunk_for(bytes);
     for (std::size_t done = 0; done < bytes; done += chunk) {
         const std::uint64_t c = ring.chunks++;
         auto& turn = layout.turn[c % ring_slots].value;
         const std::uint64_t mine = 2 * (c / ring_slots) + parity;
-        layout.changed.wait(abort, [&] { return turn.load(std::memory_order_acquire) == mine; });
+        layout.changed.wait(what, [&] { return turn.load(std::memory_order_acquire) == mine; });
         copy(ring.slot(c), done, std::min(chunk, bytes - done));
         turn.store(mine + 1, std::memory_order_release);
         layout.changed.notify_all();
@@ -52,7 +51,7 @@ void pump(Ring& ring, const std::atomic<std::uint32_t>& abort, std::size_t bytes
 
 bool matches(int want_source, int want_tag, int source, int tag) {
     return (want_source == any_source || want_source == source) &&
-           (want_tag == any_tag || want_tag == tag);
+           (want_tag == any_tag ? tag >= 0 : want_tag == tag);
 }
 
 }  // namespace
@@ -94,11 +93,12 @@ Messenger::PairRing& Messenger::incoming(int source) {
     return *ring;
 }
 
-void Messenger::send(int dest, int tag, const void* data, std::size_t bytes) {
+void Messenger::send(int dest, int tag, const void* data, std::size_t bytes, WaitCall call) {
     if (dest < 0 || dest >= job_.size())
         throw Error("send: no rank " + std::to_string(dest) + " in a world of " +
                     std::to_string(job_.size()));
-    if (tag < 0) throw Error("send: tags are >= 0, not " + std::to_string(tag));
+    if (tag < 0 && call == WaitCall::send)
+        throw Error("send: tags are >= 0, not " + std::to_string(tag));
     trace::Span trace_send(trace::Kind::send, dest, tag, bytes);
     const auto* bytes_in = static_cast<const std::byte*>(data);
     if (dest == rank_) {  // to itself: straight into the private list, never blocks
@@ -112,9 +112,8 @@ void Messenger::send(int dest, int tag, const void* data, std::size_t bytes) {
     const std::uint64_t ticket = inbox.head.fetch_add(1, std::memory_order_relaxed);
     MessageCell& cell = inbox.cell[ticket % Inbox::cells];
     const std::uint64_t free_turn = 2 * (ticket / Inbox::cells);
-    inbox.space.wait(job_.header().abort, [&] {
-        return cell.turn.load(std::memory_order_acquire) == free_turn;
-    });
+    const WaitFor what{job_.header().abort, call, dest, tag};
+    inbox.space.wait(what, [&] { return cell.turn.load(std::memory_order_acquire) == free_turn; });
     cell.source = rank_;
     cell.tag = tag;
     cell.size = bytes;
@@ -122,26 +121,28 @@ void Messenger::send(int dest, int tag, const void* data, std::size_t bytes) {
     if (!bulk && bytes) copy_bytes(cell.payload, bytes_in, bytes);
     cell.turn.store(free_turn + 1, std::memory_order_release);
     inbox.arrived.notify_all();
-    if (bulk) stream_out(dest, bytes_in, bytes);
+    if (bulk) stream_out(what, bytes_in, bytes);
 }
 
-void Messenger::stream_out(int dest, const std::byte* data, std::size_t bytes) {
-    pump(outgoing(dest), job_.header().abort, bytes, 0,
+void Messenger::stream_out(const WaitFor& what, const std::byte* data, std::size_t bytes) {
+    pump(outgoing(what.peer), what, bytes, 0,
          [&](std::byte* slot, std::size_t at, std::size_t n) { copy_bytes(slot, data + at, n); });
 }
 
-void Messenger::stream_in(int source, std::byte* data, std::size_t bytes) {
-    pump(incoming(source), job_.header().abort, bytes, 1,
+void Messenger::stream_in(const WaitFor& what, std::byte* data, std::size_t bytes) {
+    pump(incoming(what.peer), what, bytes, 1,
          [&](std::byte* slot, std::size_t at, std::size_t n) { copy_bytes(data + at, slot, n); });
 }
 
-MessageCell& Messenger::next_envelope() {
+MessageCell& Messenger::next_envelope(WaitCall call, int source, int tag) {
     Inbox& inbox = job_.inbox(rank_);
     MessageCell& cell = inbox.cell[next_ticket_ % Inbox::cells];
     const std::uint64_t full_turn = 2 * (next_ticket_ / Inbox::cells) + 1;
-    inbox.arrived.wait(job_.header().abort, [&] {
-        return cell.turn.load(std::memory_order_acquire) == full_turn;
-    });
+    WaitFor what{job_.header().abort, call, source, tag};
+    what.announced = &inbox.head;
+    what.next = next_ticket_;
+    inbox.arrived.wait(what,
+                       [&] { return cell.turn.load(std::memory_order_acquire) == full_turn; });
     return cell;
 }
 
@@ -153,12 +154,14 @@ void Messenger::release(MessageCell& cell) {
 
 // Takes the envelope out of the inbox into the private list, with its whole payload:
 // a bulk payload is drained from the ring at once, so later messages can flow.
-Messenger::Stashed& Messenger::stash(MessageCell& cell) {
+Messenger::Stashed& Messenger::stash(MessageCell& cell, WaitCall call) {
     Stashed entry{{cell.source, cell.tag, cell.size}, std::vector<std::byte>(cell.size)};
     const bool bulk = cell.bulk;
     if (!bulk && cell.size) copy_bytes(entry.payload.data(), cell.payload, cell.size);
     release(cell);
-    if (bulk) stream_in(entry.status.source, entry.payload.data(), entry.payload.size());
+    if (bulk)
+        stream_in({job_.header().abort, call, entry.status.source, entry.status.tag},
+                  entry.payload.data(), entry.payload.size());
     unexpected_.push_back(std::move(entry));
     return unexpected_.back();
 }
@@ -176,15 +179,23 @@ namespace {
                 " bytes, more than the buffer's " + std::to_string(capacity) +
                 " (use probe or recv_vector to size it)");
 }
-void check_source(int source, int size, const char* what) {
+void check_source(int source, int tag, int size, const char* what) {
     if (source != any_source && (source < 0 || source >= size))
-        throw Error(std::string(what) + ": no rank " + std::to_string(source) +
-                    " in a world of " + std::to_string(size));
+        throw Error(std::string(what) + ": no rank " + std::to_string(source) + " in a world of " +
+                    std::to_string(size));
+    if (tag < any_tag)
+        throw Error(std::string(what) + ": tags are >= 0 or any_tag, not " + std::to_string(tag));
+}
+// Messages to oneself are stashed as they are sent: none can still arrive.
+[[noreturn]] void nothing_from_self(const char* what, int rank, int tag) {
+    throw Error(std::string(what) + " from itself (rank " + std::to_string(rank) + ", " +
+                (tag == any_tag ? std::string("any tag") : "tag " + std::to_string(tag)) +
+                "), but this rank sent itself no such message");
 }
 }  // namespace
 
-Status Messenger::recv(int source, int tag, void* data, std::size_t capacity) {
-    check_source(source, job_.size(), "recv");
+Status Messenger::recv(int source, int tag, void* data, std::size_t capacity, WaitCall call) {
+    if (call == WaitCall::recv) check_source(source, tag, job_.size(), "recv");
     trace::Span trace_recv(trace::Kind::recv, source, tag, capacity);
     auto* out = static_cast<std::byte*>(data);
     if (auto it = find_stashed(source, tag); it != unexpected_.end()) {
@@ -195,10 +206,11 @@ Status Messenger::recv(int source, int tag, void* data, std::size_t capacity) {
         trace_recv.result(status.source, status.tag, status.bytes);
         return status;
     }
+    if (source == rank_) nothing_from_self("recv", rank_, tag);
     for (;;) {
-        MessageCell& cell = next_envelope();
+        MessageCell& cell = next_envelope(call, source, tag);
         if (!matches(source, tag, cell.source, cell.tag) || cell.size > capacity) {
-            const Stashed& kept = stash(cell);
+            const Stashed& kept = stash(cell, call);
             if (matches(source, tag, kept.status.source, kept.status.tag))
                 too_small(kept.status, capacity);  // kept for a recv with room for it
             continue;
@@ -207,17 +219,19 @@ Status Messenger::recv(int source, int tag, void* data, std::size_t capacity) {
         const bool bulk = cell.bulk;
         if (!bulk && cell.size) copy_bytes(out, cell.payload, cell.size);
         release(cell);
-        if (bulk) stream_in(status.source, out, status.bytes);
+        if (bulk)
+            stream_in({job_.header().abort, call, status.source, status.tag}, out, status.bytes);
         trace_recv.result(status.source, status.tag, status.bytes);
         return status;
     }
 }
 
 Status Messenger::probe(int source, int tag) {
-    check_source(source, job_.size(), "probe");
+    check_source(source, tag, job_.size(), "probe");
     if (auto it = find_stashed(source, tag); it != unexpected_.end()) return it->status;
+    if (source == rank_) nothing_from_self("probe", rank_, tag);
     for (;;) {
-        const Stashed& kept = stash(next_envelope());
+        const Stashed& kept = stash(next_envelope(WaitCall::probe, source, tag), WaitCall::probe);
         if (matches(source, tag, kept.status.source, kept.status.tag)) return kept.status;
     }
 }

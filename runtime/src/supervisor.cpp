@@ -23,6 +23,9 @@ namespace {
 // SIGTERM comes. Long enough for a futex wake-up and an exit, short enough not to matter.
 constexpr double abort_window_seconds = 0.1;
 
+// How often a deadlock detector looks at the ranks' waits.
+constexpr long tick_ns = 100'000'000;
+
 int open_pidfd(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
 
 // Run in the child between fork and body: a clean start whatever the parent's state.
@@ -42,6 +45,11 @@ void prepare_child(pid_t parent) {
 std::string signal_name(int signal) {
     if (const char* abbrev = sigabbrev_np(signal)) return std::string("SIG") + abbrev;
     return "signal " + std::to_string(signal);
+}
+
+std::string describe(const Failure& failure) {
+    if (failure.rank < 0) return failure.cause;
+    return "rank " + std::to_string(failure.rank) + " " + failure.cause;
 }
 
 Supervisor::Supervisor(std::shared_ptr<JobSegment> job, double grace_seconds)
@@ -90,6 +98,29 @@ void Supervisor::at_deadline(long monotonic_ns, std::function<void()> on_expiry)
     on_user_deadline_ = std::move(on_expiry);
 }
 
+void Supervisor::detect_deadlocks(double after_seconds) {
+    deadlocks_.emplace(*job_, long(after_seconds * 1e9));
+    next_tick_ = monotonic_ns() + tick_ns;
+}
+
+void Supervisor::tick(long now) {
+    next_tick_ = now + tick_ns;
+    if (!deadlocks_ || failure_ || stopping_) return;
+    if (auto cycle = deadlocks_->check(live_ranks(), now)) {
+        failure_ = Failure{-1, "deadlock: " + *cycle, deadlock_exit_code};
+        if (on_failure) on_failure(*failure_);
+        stop(false, SIGTERM, abort_window_seconds);
+    }
+}
+
+std::vector<int> Supervisor::live_ranks() const {
+    std::vector<int> ranks;
+    for (const Child& child : children_)
+        if (child.pidfd >= 0) ranks.push_back(child.rank);
+    std::sort(ranks.begin(), ranks.end());
+    return ranks;
+}
+
 int Supervisor::live() const {
     return int(std::count_if(children_.begin(), children_.end(),
                              [](const Child& c) { return c.pidfd >= 0; }));
@@ -127,6 +158,8 @@ void Supervisor::reap(Child& child) {
     close(child.pidfd);
     child.pidfd = -1;
     RankReport& report = job_->report(child.rank);
+    report.exit_status.store(info.si_code == CLD_EXITED ? info.si_status : -info.si_status,
+                             std::memory_order_relaxed);
     report.exited.store(1, std::memory_order_seq_cst);  // before any abort: peers look here
     const bool left_world_open =
         report.world.load(std::memory_order_acquire) == std::uint32_t(WorldState::open);
@@ -162,6 +195,12 @@ Failure Supervisor::describe_failure(int rank, const siginfo_t& info) const {
     } else if (kind == FailureKind::exception) {
         failure.exit_code = info.si_status;
         failure.cause = std::string("failed: ") + report.message;
+    } else if (kind == FailureKind::peer_exited) {
+        // The message names the rank itself: "rank 0 waits in barrier for rank 1, ...".
+        const std::string message = report.message;
+        const std::string self = "rank " + std::to_string(rank) + " ";
+        failure.exit_code = info.si_status;
+        failure.cause = message.rfind(self, 0) == 0 ? message.substr(self.size()) : message;
     } else if (kind == FailureKind::abort) {
         failure.exit_code = info.si_status;
         failure.cause = std::string("called abort: ") + report.message;
@@ -184,7 +223,7 @@ void Supervisor::run() {
         for (const Watch& w : watches_) fds.push_back({w.fd, w.events, 0});
 
         long deadline = -1;
-        for (long d : {term_deadline_, kill_deadline_, user_deadline_})
+        for (long d : {term_deadline_, kill_deadline_, user_deadline_, next_tick_})
             if (d >= 0 && (deadline < 0 || d < deadline)) deadline = d;
         int timeout_ms = -1;
         if (deadline >= 0)
@@ -200,6 +239,7 @@ void Supervisor::run() {
             user_deadline_ = -1;
             on_user_deadline_();
         }
+        if (next_tick_ >= 0 && now >= next_tick_) tick(now);
         if (ready <= 0) continue;
         // Output first, so that what a rank wrote before dying is shown before its death.
         std::vector<int> ready_watches;

@@ -38,13 +38,27 @@ std::string current_exception_message() {
     return "std::terminate was called without an exception";
 }
 
+bool current_exception_is_peer_exited() {
+    try {
+        if (auto failure = std::current_exception()) std::rethrow_exception(failure);
+    } catch (const PeerExited&) {
+        return true;
+    } catch (...) {
+    }
+    return false;
+}
+
 // An uncaught exception in a rank: hand its message to the launcher, which reports
 // "rank r failed: <message>", instead of the C++ runtime's abort with a core dump.
 [[noreturn]] void report_and_exit() {
     const std::string message = current_exception_message();
     std::fflush(nullptr);
     if (current_job && under_launcher)
-        current_job->record_failure(current_rank, detail::FailureKind::exception, message);
+        current_job->record_failure(current_rank,
+                                    current_exception_is_peer_exited()
+                                        ? detail::FailureKind::peer_exited
+                                        : detail::FailureKind::exception,
+                                    message);
     else
         std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, message.c_str());
     _exit(1);
@@ -84,6 +98,7 @@ World::World() {
         throw;
     }
     detail::wait_policy() = detail::make_wait_policy(size_);
+    detail::set_waiting_rank(job_.get(), rank_);
     current_job = job_.get();
     current_rank = rank_;
     std::set_terminate(report_and_exit);
@@ -97,6 +112,7 @@ World::World(std::shared_ptr<detail::JobSegment> job, int rank)
     : job_(std::move(job)), rank_(rank), size_(job_->size()) {
     world_alive = true;  // a forked rank: whatever World its parent held is not its own
     detail::wait_policy() = detail::make_wait_policy(size_);
+    detail::set_waiting_rank(job_.get(), rank_);
     current_job = job_.get();
     current_rank = rank_;
     under_launcher = true;  // spmd::launch's parent reports failures
@@ -110,6 +126,7 @@ void World::set_state(detail::WorldState state) {
 
 World::~World() {
     set_state(detail::WorldState::closed);
+    detail::set_waiting_rank(nullptr, 0);
     if (current_job == job_.get()) current_job = nullptr;
     world_alive = false;
 }
@@ -148,7 +165,9 @@ void World::fail(std::string_view line, int exit_code) {
 // rank (r + 2^k) mod N and waits for rank (r - 2^k) mod N; after ceil(log2 N) rounds
 // every rank has heard, directly or not, from every other. Each flag has one writer and
 // holds the epoch of its last signal, so flags only grow and never need a reset.
-void World::barrier() {
+void World::barrier() { barrier_in(detail::WaitCall::barrier); }
+
+void World::barrier_in(detail::WaitCall call) {
     const std::uint32_t epoch = ++barrier_epoch_;
     const auto& abort = job_->header().abort;
     detail::trace::Span trace_barrier(detail::trace::Kind::barrier, -1, -1, epoch);
@@ -166,7 +185,8 @@ void World::barrier() {
             if (progress_hook_) progress_hook_();
             return std::int32_t(in.epoch.load(std::memory_order_acquire) - epoch) >= 0;
         };
-        detail::wait_until(abort, arrived, [&](long timeout_ns) {
+        const int from = (rank_ - distance + size_) % size_;
+        detail::wait_until({abort, call, from}, arrived, [&](long timeout_ns) {
             in.sleeping.store(1, std::memory_order_seq_cst);
             const std::uint32_t seen = in.epoch.load(std::memory_order_seq_cst);
             if (std::int32_t(seen - epoch) < 0 && !job_->aborted())
@@ -197,7 +217,7 @@ std::pair<std::shared_ptr<void>, void*> World::shared_bytes(std::string_view nam
         header.shared_name[n] = '\0';
         header.shared_bytes = bytes;
     }
-    barrier();
+    barrier_in(detail::WaitCall::shared);
     if (rank_ != 0) {
         const std::string published(header.shared_name);
         if (published != name.substr(0, sizeof header.shared_name - 1) ||
@@ -209,7 +229,7 @@ std::pair<std::shared_ptr<void>, void*> World::shared_bytes(std::string_view nam
                         " bytes): collective calls must come in the same order on every rank");
         mapping = detail::open_segment(job_->shared_segment_name());
     }
-    if (size_ > 1) barrier();  // everyone maps it: the name is no longer needed
+    if (size_ > 1) barrier_in(detail::WaitCall::shared);  // everyone maps it: the name is no longer needed
     if (rank_ == 0) {
         detail::remove_segment(segment);
         job_->forget_shared();

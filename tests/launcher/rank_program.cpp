@@ -7,18 +7,39 @@
 //   hold FILE           (2 ranks) rank 0 leaves a pair ring and a shared array in /dev/shm
 //                       and waits for rank 1, which waits for FILE to exist; then both
 //                       make another of each and check every value ("ok" from rank 0)
+//   leave R CALL        rank R returns 0 from main at once; the others wait in CALL
+//                       (barrier, recv, recv_any, probe, send, all_reduce, pop, event)
+//   ring                every rank first receives from the next one: a deadlock cycle
+//   spin R              rank R computes forever; every other rank waits to hear from it
+#include <spmd/event.hpp>
+#include <spmd/queue.hpp>
 #include <spmd/world.hpp>
 #include <unistd.h>
-
-#include <numeric>
-#include <vector>
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+namespace {
+// Waits in `call` for something rank `leaver` would have had to do.
+void wait_in(spmd::World& world, const std::string& call, int leaver) {
+    int value = 0;
+    if (call == "barrier") world.barrier();
+    if (call == "recv") world.recv(leaver, 0, std::span<int>(&value, 1));
+    if (call == "recv_any") world.recv(spmd::any_source, spmd::any_tag, std::span<int>(&value, 1));
+    if (call == "probe") world.probe(leaver, 5);
+    if (call == "send") {  // large: the sender waits for the receiver to take it
+        std::vector<char> big(8 << 20);
+        world.send(leaver, 1, big);
+    }
+    if (call == "all_reduce") world.all_reduce(value, spmd::Op::sum);
+}
+}  // namespace
 
 int main(int argc, char** argv) {
     spmd::World world(argc, argv);
@@ -28,7 +49,9 @@ int main(int argc, char** argv) {
     } else if (mode == "fail") {
         const std::string how = argv[3];
         if (world.rank() == std::atoi(argv[2])) {
-            if (how == "throw") throw std::runtime_error("deliberate failure in rank " + std::to_string(world.rank()));
+            if (how == "throw")
+                throw std::runtime_error("deliberate failure in rank " +
+                                         std::to_string(world.rank()));
             if (how == "abort") world.abort("giving up on purpose");
             if (how == "exit3") std::exit(3);
             if (how == "segv") std::raise(SIGSEGV);
@@ -67,6 +90,26 @@ int main(int argc, char** argv) {
         world.barrier();
         if (second[0] != 40 || second[1] != 41 || first.size() != 16) return 5;
         if (world.rank() == 0) std::printf("ok\n");
+    } else if (mode == "leave") {
+        const int leaver = std::atoi(argv[2]);
+        const std::string call = argv[3];
+        // Queues and events are collective: made before the leaver goes.
+        spmd::Queue<int> queue(world, "jobs", 4);
+        spmd::Event event(world, "go");
+        if (world.rank() == leaver) return 0;
+        if (call == "pop") (void)queue.pop();
+        if (call == "event") event.wait();
+        wait_in(world, call, leaver);
+    } else if (mode == "ring") {
+        int value = 0;
+        world.recv((world.rank() + 1) % world.size(), 0, std::span<int>(&value, 1));
+        world.send((world.rank() + world.size() - 1) % world.size(), 0, std::span<int>(&value, 1));
+    } else if (mode == "spin") {
+        volatile unsigned long work = 0;
+        if (world.rank() == std::atoi(argv[2]))
+            for (;;) work = work + 1;
+        int value = 0;
+        world.recv(std::atoi(argv[2]), 0, std::span<int>(&value, 1));
     } else if (mode == "env") {
         std::printf("%d %d\n", world.rank(), world.size());
     } else {

@@ -25,4 +25,11 @@ public:
     using Error::Error;
 };
 
+// A blocking call waits for ranks that have exited, so it can never end. The message
+// names both: "rank 0 waits in barrier for rank 1, which exited with code 0".
+class PeerExited : public Error {
+public:
+    using Error::Error;
+};
+
 }  // namespace spmd

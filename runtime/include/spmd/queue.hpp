@@ -93,8 +93,9 @@ public:
         Slot& slot = slot_of(t);
         const std::uint32_t free_turn = turn_of(t);
         if (slot.turn.load(std::memory_order_acquire) != free_turn)
-            control_->not_full.wait(
-                *abort_, [&] { return slot.turn.load(std::memory_order_acquire) == free_turn; });
+            control_->not_full.wait(waiting_in(detail::WaitCall::push), [&] {
+                return slot.turn.load(std::memory_order_acquire) == free_turn;
+            });
         publish(slot, free_turn, value);
     }
 
@@ -136,7 +137,7 @@ public:
             drained = true;
             return true;
         };
-        if (!ready()) control_->not_empty.wait(*abort_, ready);
+        if (!ready()) control_->not_empty.wait(waiting_in(detail::WaitCall::pop), ready);
         if (drained) {
             trace.set_detail(1);
             return std::nullopt;
@@ -186,7 +187,7 @@ public:
     // Blocks until every item pushed so far has been marked task_done().
     void join() {
         auto done = [&] { return control_->unfinished.load(std::memory_order_acquire) == 0; };
-        if (!done()) control_->all_done.wait(*abort_, done);
+        if (!done()) control_->all_done.wait(waiting_in(detail::WaitCall::join), done);
     }
 
     // Items pushed and not yet popped, at some recent moment (a hint, not a promise).
@@ -201,6 +202,11 @@ public:
     const std::string& name() const { return name_; }
 
 private:
+    // Any other rank may end a queue's wait: it is hopeless once they have all exited.
+    detail::WaitFor waiting_in(detail::WaitCall call) const {
+        return {*abort_, call, detail::any_peer, -1, name_.c_str()};
+    }
+
     std::uint32_t turn_of(std::uint64_t ticket) const {
         return std::uint32_t(2 * (ticket / capacity_));
     }

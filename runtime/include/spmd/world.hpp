@@ -46,6 +46,7 @@ namespace detail {
 class JobSegment;
 class Messenger;
 enum class WorldState : std::uint32_t;
+enum class WaitCall : std::uint32_t;
 }
 
 class World {
@@ -266,11 +267,15 @@ private:
     void broadcast_bytes(void* data, std::size_t bytes, int root);
     void reduce_bytes(const void* in, void* out, std::size_t count, std::size_t out_count,
                       std::size_t elem, detail::Combine combine, const void* fn, int root);
+    void reduce_by_messages(const std::byte* in, std::byte* out, std::size_t count,
+                            std::size_t elem, detail::Combine combine, const void* fn, int root);
     void gather_bytes(const void* in, void* out, std::size_t bytes, std::size_t out_bytes,
                       int root);
     void scatter_bytes(const void* in, void* out, std::size_t bytes, std::size_t in_bytes,
                        int root);
     int next_scratch_half() { return int(collective_count_++ & 1); }
+    // barrier() on behalf of a collective: a wait on a departed rank names `call`.
+    void barrier_in(detail::WaitCall call);
     void check_root(int root, const char* what) const;
 
     template <class T>

@@ -25,7 +25,14 @@ struct alignas(64) BarrierFlag {
 };
 
 // `reported`: the rank said why itself (World::fail); the message is the user's line, as is.
-enum class FailureKind : std::uint32_t { none = 0, exception = 1, abort = 2, reported = 3 };
+// `peer_exited`: the rank waited for ranks that had exited (its message says so in full).
+enum class FailureKind : std::uint32_t {
+    none = 0,
+    exception = 1,
+    abort = 2,
+    reported = 3,
+    peer_exited = 4
+};
 
 enum class WorldState : std::uint32_t { none = 0, open = 1, closed = 2 };
 
@@ -36,8 +43,10 @@ struct alignas(64) RankReport {
     std::atomic<std::uint32_t> kind{0};    // FailureKind
     std::atomic<std::uint32_t> exited{0};  // set by the launcher once it reaped the rank
     std::atomic<std::int32_t> pid{0};
-    std::int32_t exit_code = 0;  // the code World::fail exits with
-    char message[1004] = {};
+    std::int32_t exit_code = 0;                 // the code World::fail exits with
+    std::atomic<std::int32_t> exit_status{0};  // exit code, or -signal; before `exited`
+    char message[1000] = {};
+    WaitRecord wait;  // what the rank is blocked in, if it is
 };
 
 struct alignas(64) CounterSlot {

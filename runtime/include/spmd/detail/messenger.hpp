@@ -16,12 +16,20 @@
 
 namespace spmd::detail {
 
+// The tag of the runtime's own messages (a collective's): users' tags are >= 0, and
+// any_tag never matches it.
+constexpr int collective_tag = -2;
+
 class Messenger {
 public:
     Messenger(JobSegment& job, int rank);
     ~Messenger();
-    void send(int dest, int tag, const void* data, std::size_t bytes);
-    Status recv(int source, int tag, void* data, std::size_t capacity);
+    // `call` is what a blocked rank publishes; a collective passes its own, and may use
+    // collective_tag.
+    void send(int dest, int tag, const void* data, std::size_t bytes,
+              WaitCall call = WaitCall::send);
+    Status recv(int source, int tag, void* data, std::size_t capacity,
+                WaitCall call = WaitCall::recv);
     Status probe(int source, int tag);
 
     // Nonblocking pieces for a layer that matches messages itself (the MPI API): none of
@@ -50,12 +58,13 @@ private:
     struct PairRing;
     PairRing& outgoing(int dest);
     PairRing& incoming(int source);
-    void stream_out(int dest, const std::byte* data, std::size_t bytes);
-    void stream_in(int source, std::byte* data, std::size_t bytes);
-    // Waits for the next envelope; returns it, still occupying its cell.
-    MessageCell& next_envelope();
+    void stream_out(const WaitFor& what, const std::byte* data, std::size_t bytes);
+    void stream_in(const WaitFor& what, std::byte* data, std::size_t bytes);
+    // Waits for the next envelope (for `call` from source with tag, as published while
+    // blocked); returns it, still occupying its cell.
+    MessageCell& next_envelope(WaitCall call, int source, int tag);
     void release(MessageCell& cell);
-    Stashed& stash(MessageCell& cell);
+    Stashed& stash(MessageCell& cell, WaitCall call);
     std::deque<Stashed>::iterator find_stashed(int source, int tag);
 
     JobSegment& job_;

@@ -9,23 +9,29 @@
 #include <sys/types.h>
 
 #include <csignal>
-
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "spmd/detail/deadlock.hpp"
 #include "spmd/detail/job.hpp"
 
 namespace spmd::detail {
 
+// The exit code of a job stopped as a deadlock (124 is --timeout's).
+constexpr int deadlock_exit_code = 123;
+
 struct Failure {
-    int rank = -1;
-    std::string cause;   // "exited with code 3", "killed by signal SIGSEGV", "failed: ..."
-    int exit_code = 1;   // the code the job exits with: the rank's, or 128 + signal
-    std::string line;    // the rank's own line for the user (World::fail), said as it is
+    int rank = -1;      // -1: the whole job (a deadlock)
+    std::string cause;  // "exited with code 3", "killed by signal SIGSEGV", "failed: ..."
+    int exit_code = 1;  // the code the job exits with: the rank's, or 128 + signal
+    std::string line;   // the rank's own line for the user (World::fail), said as it is
 };
+
+// "rank 3 exited with code 3", or "deadlock: rank 0 waits in ...".
+std::string describe(const Failure& failure);
 
 // "SIGSEGV" for 11, "signal 77" for what has no name.
 std::string signal_name(int signal);
@@ -48,6 +54,11 @@ public:
     void unwatch(int fd);
     void at_deadline(long monotonic_ns, std::function<void()> on_expiry);
 
+    // Checks the ranks' published waits on a tick: once every live rank has been blocked
+    // for after_seconds with no progress, the job fails as a deadlock (rank -1, exit code
+    // deadlock_exit_code, the wait-for cycle as its cause).
+    void detect_deadlocks(double after_seconds = 1.0);
+
     // Called once, at the first failing rank, before the others are stopped.
     std::function<void(const Failure&)> on_failure;
 
@@ -60,6 +71,7 @@ public:
 
     const std::optional<Failure>& failure() const { return failure_; }
     int live() const;
+    std::vector<int> live_ranks() const;
     const std::vector<pid_t>& pids() const { return pids_; }
 
 private:
@@ -77,6 +89,7 @@ private:
     Failure describe_failure(int rank, const siginfo_t& info) const;
     void signal_live(int signal);
     void send_term();
+    void tick(long now);
 
     std::shared_ptr<JobSegment> job_;
     long grace_ns_;
@@ -89,6 +102,8 @@ private:
     long term_deadline_ = -1;
     int term_signal_ = SIGTERM;
     bool stopping_ = false;
+    std::optional<DeadlockDetector> deadlocks_;
+    long next_tick_ = -1;
     std::optional<Failure> failure_;
 };
 

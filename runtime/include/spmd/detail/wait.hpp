@@ -2,13 +2,15 @@
 // Poll the condition a little (a cache-line hand-off costs ~60 ns here), then yield the
 // core (with more ranks than cores the peer we wait for needs it), and only after a long
 // wait sleep on a futex (a wake-up costs ~30 us on this VM). Sleeps are bounded so that
-// a waiter re-checks the job's abort flag even if nobody wakes it.
+// a waiter re-checks the job's abort flag even if nobody wakes it. A wait that sleeps
+// publishes what it waits for and fails at once if that can no longer come (wait_for.hpp).
 #pragma once
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 
 #include "spmd/detail/futex.hpp"
+#include "spmd/detail/wait_for.hpp"
 #include "spmd/error.hpp"
 
 namespace spmd::detail {
@@ -43,16 +45,17 @@ void yield_core();
 // Waits until ready() holds and returns true, or returns false once monotonic_ns()
 // passes deadline_ns (if not negative). sleep(ns) blocks for at most ns on some futex
 // that a notifier wakes; it must re-check ready() after announcing itself and before
-// sleeping. Throws spmd::Aborted once *abort is set. ready() may be called again after
-// it returned true, so a ready() with side effects (a compare-exchange that takes a
-// lock) must keep returning true once it succeeded.
+// sleeping. Throws spmd::Aborted once *what.abort is set, and PeerExited once the ranks
+// `what` needs have exited (checked only while sleeping: polling pays nothing for it).
+// ready() may be called again after it returned true, so a ready() with side effects (a
+// compare-exchange that takes a lock) must keep returning true once it succeeded.
 // The poll budget adapts: a wait that polling ended doubles it, up to max_polls; a wait
 // that outlasted it halves it. So when other processes hold the cores (more ranks than
 // cores, or a busy machine) a rank soon stops burning the time slice its peer needs,
 // and on idle cores it goes back to cheap polling.
 template <class Ready, class Sleep>
-bool wait_until(const std::atomic<std::uint32_t>& abort, Ready&& ready, Sleep&& sleep,
-                long deadline_ns = -1) {
+bool wait_until(const WaitFor& what, Ready&& ready, Sleep&& sleep, long deadline_ns = -1) {
+    const std::atomic<std::uint32_t>& abort = *what.abort;
     if (ready()) return true;
     WaitPolicy& policy = wait_policy();
     for (int i = 0; i < policy.polls; ++i) {
@@ -74,8 +77,13 @@ bool wait_until(const std::atomic<std::uint32_t>& abort, Ready&& ready, Sleep&& 
             if (now - start > policy.yield_ns) break;
         }
     }
+    SlowWait slow(what, start, deadline_ns >= 0);
     for (;;) {
         if (abort.load(std::memory_order_relaxed)) throw_aborted();
+        if (slow.hopeless()) {
+            if (ready()) return true;
+            slow.fail();
+        }
         long nap = policy.sleep_ns;
         if (deadline_ns >= 0) {
             const long left = deadline_ns - monotonic_ns();
@@ -110,9 +118,9 @@ struct alignas(64) WaitWord {
 
     // Waits through the policy until ready(); false if deadline_ns (>= 0) passed first.
     template <class Ready>
-    bool wait(const std::atomic<std::uint32_t>& abort, Ready&& ready, long deadline_ns = -1) {
+    bool wait(const WaitFor& what, Ready&& ready, long deadline_ns = -1) {
         return wait_until(
-            abort, ready,
+            what, ready,
             [&](long timeout_ns) {
                 sleepers.fetch_add(1, std::memory_order_seq_cst);
                 const std::uint32_t seen = seq.load(std::memory_order_seq_cst);
