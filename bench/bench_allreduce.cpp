@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
         std::vector<double> in(count, 1.0 + world.rank()), out(count, 0.0);
         auto kernel = [&](long iters) {
             for (long i = 0; i < iters; ++i)
-                world.all_reduce(std::span<const double>(in), std::span<double>(out), spmd::Op::sum);
+                world.all_reduce(std::span<const double>(in), std::span<double>(out),
+                                 spmd::Op::sum);
         };
         kernel(count > 100000 ? 10 : 1000);
         const long iters = bench::calibrate(world, kernel, target, 10, 50'000'000);

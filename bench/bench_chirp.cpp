@@ -12,13 +12,6 @@
 // oversubscribed) x ifft_us; ratio:
 // per_signal_s / floor; fold_us, transforms_us, peak_us: the medians of the filter's own
 // three steps (MatchedFilter::fold, transform, peak); total_s: main() to the first results.
-#include "bench_common.hpp"
-#include <spmd/chirp/bank.hpp>
-#include <spmd/chirp/bank_search.hpp>
-#include <spmd/chirp/signals.hpp>
-#include <spmd/detail/wait.hpp>
-#include <spmd/world.hpp>
-
 #include <fftw3.h>
 
 #include <algorithm>
@@ -26,8 +19,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <spmd/chirp/bank.hpp>
+#include <spmd/chirp/bank_search.hpp>
+#include <spmd/chirp/signals.hpp>
+#include <spmd/detail/wait.hpp>
+#include <spmd/world.hpp>
 #include <string>
 #include <vector>
+
+#include "bench_common.hpp"
 
 using namespace spmd::chirp;
 

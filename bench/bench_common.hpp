@@ -2,12 +2,11 @@
 // MPI anchors (double a trial count until rank 0 has seen 50 ms, scale to the target,
 // agree on it through a broadcast), so mprun's figures and OpenMPI's mean the same.
 #pragma once
-#include <spmd/world.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <spmd/world.hpp>
 
 namespace bench {
 
@@ -30,8 +29,7 @@ inline double seconds_option(int argc, char** argv, double fallback = 1.0) {
 // Returns how many iterations of kernel(iters) take about `target` seconds; every rank
 // gets the same count.
 template <class Kernel>
-long calibrate(spmd::World& world, Kernel&& kernel, double target, long min_iters,
-               long max_iters) {
+long calibrate(spmd::World& world, Kernel&& kernel, double target, long min_iters, long max_iters) {
     for (long trial = 1;; trial *= 4) {
         world.barrier();
         const double t0 = now();

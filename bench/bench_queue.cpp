@@ -4,7 +4,6 @@
 // Run as `mprun -n N build/bin/bench_queue [--items I] [--capacity Q] [--producers P]
 // [--repeat R]` (default P = N/2, the rest consume); rank 0 prints
 //   bench=queue ranks=N producers=P consumers=C capacity=Q item_bytes=16 items=I items_per_s=X
-#include "bench_common.hpp"
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -16,13 +15,14 @@
 #include <spmd/world.hpp>
 #include <string>
 
+#include "bench_common.hpp"
+
 namespace {
 
 struct Item {
     std::uint64_t producer;
     std::uint64_t seq;
 };
-
 
 long arg(int argc, char** argv, const char* name, long fallback) {
     return long(bench::number_option(argc, argv, name, double(fallback)));

@@ -97,10 +97,9 @@ void fill_symmetric(spmd::World& world, const Points& p, double* m) {
 int main(int argc, char** argv) {
     try {
         spmd::World world(argc, argv);
-        std::map<std::string, std::string> arg{{"n", "3000,6000,12000"}, {"d", "3"},
-                                               {"reps", "5"},  {"dir", "."},
-                                               {"store", "streaming"}, {"chunk", "0"},
-                                               {"schedule", "guided"}};
+        std::map<std::string, std::string> arg{
+            {"n", "3000,6000,12000"}, {"d", "3"},     {"reps", "5"},         {"dir", "."},
+            {"store", "streaming"},   {"chunk", "0"}, {"schedule", "guided"}};
         for (int k = 1; k < argc; ++k) {
             const std::string a = argv[k];
             const auto eq = a.find('=');
@@ -179,10 +178,11 @@ int main(int argc, char** argv) {
             line("_shared", shared);
             line("_prefaulted", refill);
             if (!symmetric.empty()) line("_symmetric", symmetric);
-            std::printf("bench=memwrite ranks=%d bytes=%.0f fresh_seconds=%.4f fresh_gbps=%.2f "
-                        "prefaulted_seconds=%.4f prefaulted_gbps=%.2f\n",
-                        world.size(), gb * 1e9, median(fresh), gb / median(fresh),
-                        median(prefaulted), gb / median(prefaulted));
+            std::printf(
+                "bench=memwrite ranks=%d bytes=%.0f fresh_seconds=%.4f fresh_gbps=%.2f "
+                "prefaulted_seconds=%.4f prefaulted_gbps=%.2f\n",
+                world.size(), gb * 1e9, median(fresh), gb / median(fresh), median(prefaulted),
+                gb / median(prefaulted));
             std::fflush(stdout);
         }
         return 0;

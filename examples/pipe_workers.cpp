@@ -3,12 +3,11 @@
 // sends every input to every worker, each worker answers with its best match, and
 // rank 0 keeps the overall best. A message with tag `stop` ends the workers.
 //   mprun -n 4 build/bin/pipe_workers [--inputs K]
-#include <spmd/world.hpp>
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <spmd/world.hpp>
 #include <vector>
 
 namespace {
@@ -21,7 +20,9 @@ struct Match {
 };
 
 // A bank entry's "template": a frequency. The score of an input is how close it is.
-double frequency(int entry) { return 1.0 + 0.01 * entry; }
+double frequency(int entry) {
+    return 1.0 + 0.01 * entry;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,7 +50,8 @@ int main(int argc, char** argv) {
             for (int k = 0; k < inputs; ++k) {
                 const double input = 1.0 + 9.99 * k / std::max(1, inputs - 1);
                 const Match m = best_for(input);
-                std::printf("input %.4f -> entry %d (frequency %.2f)\n", input, m.entry, frequency(m.entry));
+                std::printf("input %.4f -> entry %d (frequency %.2f)\n", input, m.entry,
+                            frequency(m.entry));
             }
             return 0;
         }
@@ -71,7 +73,8 @@ int main(int argc, char** argv) {
             world.recv(spmd::any_source, answer, std::span<Match>(&m, 1));
             if (m.score > best.score || (m.score == best.score && m.entry < best.entry)) best = m;
         }
-        std::printf("input %.4f -> entry %d (frequency %.2f)\n", input, best.entry, frequency(best.entry));
+        std::printf("input %.4f -> entry %d (frequency %.2f)\n", input, best.entry,
+                    frequency(best.entry));
     }
     for (int w = 1; w < size; ++w) world.send(w, stop, std::span<const double>());
     return 0;

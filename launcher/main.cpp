@@ -55,11 +55,15 @@ rlimit raise_fd_limit() {
 [[noreturn]] void exec_rank(const mprun::Options& options, int rank, int size,
                             const std::string& job, const rlimit& fd_limit) {
     const std::string r = std::to_string(rank), n = std::to_string(size);
-    for (const auto& [name, value] :
-         {std::pair{"SPMD_JOB", job}, {"SPMD_RANK", r}, {"SPMD_SIZE", n},
-          {"OMPI_COMM_WORLD_RANK", r}, {"OMPI_COMM_WORLD_SIZE", n},
-          {"OMPI_COMM_WORLD_LOCAL_RANK", r}, {"OMPI_COMM_WORLD_LOCAL_SIZE", n},
-          {"PMI_RANK", r}, {"PMI_SIZE", n}})
+    for (const auto& [name, value] : {std::pair{"SPMD_JOB", job},
+                                      {"SPMD_RANK", r},
+                                      {"SPMD_SIZE", n},
+                                      {"OMPI_COMM_WORLD_RANK", r},
+                                      {"OMPI_COMM_WORLD_SIZE", n},
+                                      {"OMPI_COMM_WORLD_LOCAL_RANK", r},
+                                      {"OMPI_COMM_WORLD_LOCAL_SIZE", n},
+                                      {"PMI_RANK", r},
+                                      {"PMI_SIZE", n}})
         setenv(name, value.c_str(), 1);
     for (const auto& entry : options.exports) {
         const auto eq = entry.find('=');
@@ -120,8 +124,7 @@ int run_job(const mprun::Options& options) {
         if (exit_code != 0) return;  // already stopping for a signal or the timeout
         exit_code = failure.exit_code;
         if (!failure.line.empty()) {  // the rank's own reason, once; its peers stay quiet
-            const std::string text = failure.line + "
-";
+            const std::string text = failure.line + "\n";
             [[maybe_unused]] auto ignored = write(2, text.data(), text.size());
             return;
         }
@@ -147,16 +150,18 @@ int run_job(const mprun::Options& options) {
         }
     });
     if (options.timeout_seconds > 0)
-        supervisor.at_deadline(spmd::detail::monotonic_ns() + long(options.timeout_seconds * 1e9), [&] {
-            if (exit_code == 0) exit_code = 124;
-            char seconds[32];
-            std::snprintf(seconds, sizeof seconds, "%g", options.timeout_seconds);
-            say(std::string("timed out after ") + seconds + " s; stopping " +
-                std::to_string(supervisor.live()) + " rank(s)");
-            const long now = spmd::detail::monotonic_ns();
-            for (int rank : supervisor.live_ranks()) say(spmd::detail::where_is(*job, rank, now));
-            supervisor.stop();
-        });
+        supervisor.at_deadline(
+            spmd::detail::monotonic_ns() + long(options.timeout_seconds * 1e9), [&] {
+                if (exit_code == 0) exit_code = 124;
+                char seconds[32];
+                std::snprintf(seconds, sizeof seconds, "%g", options.timeout_seconds);
+                say(std::string("timed out after ") + seconds + " s; stopping " +
+                    std::to_string(supervisor.live()) + " rank(s)");
+                const long now = spmd::detail::monotonic_ns();
+                for (int rank : supervisor.live_ranks())
+                    say(spmd::detail::where_is(*job, rank, now));
+                supervisor.stop();
+            });
 
     const std::vector<int> cores = mprun::allowed_cores();
     const std::vector<int> binding = mprun::plan_bindings(options.bind_to_core, size, cores);

@@ -24,8 +24,7 @@ namespace {
 bool takes_value(const std::string& word) {
     for (const char* name :
          {"-n", "-np", "--np", "-x", "--output-filename", "--timeout", "--grace", "--bind-to",
-          "--map-by", "-H", "--host", "--hostfile", "--machinefile", "--trace",
-          "--trace-html"})
+          "--map-by", "-H", "--host", "--hostfile", "--machinefile", "--trace", "--trace-html"})
         if (word == name) return true;
     return false;
 }

@@ -11,11 +11,11 @@ struct Options {
     int ranks = 0;                     // 0: one per usable core, as mpirun does
     std::vector<std::string> exports;  // -x NAME or NAME=VALUE
     bool tag_output = false;
-    std::string output_dir;        // --output-filename DIR
-    double timeout_seconds = 0;    // 0: none
-    double grace_seconds = 1.0;    // SIGTERM to SIGKILL
-    bool bind_to_core = false;     // --bind-to core, or --map-by core alone
-    bool report_bindings = false;  // one line per rank on stderr
+    std::string output_dir;              // --output-filename DIR
+    double timeout_seconds = 0;          // 0: none
+    double grace_seconds = 1.0;          // SIGTERM to SIGKILL
+    bool bind_to_core = false;           // --bind-to core, or --map-by core alone
+    bool report_bindings = false;        // one line per rank on stderr
     std::string trace_json, trace_html;  // --trace FILE, --trace-html FILE
     bool cleanup = false, help = false, version = false;
     std::vector<std::string> command;  // program and its arguments

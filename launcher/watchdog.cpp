@@ -68,7 +68,9 @@ Watchdog::Watchdog(const std::string& job_name) {
     pipe_ = fds[1];
 }
 
-Watchdog::~Watchdog() { dismiss(); }
+Watchdog::~Watchdog() {
+    dismiss();
+}
 
 void Watchdog::guard(pid_t rank_pid) {
     if (pipe_ >= 0 && write(pipe_, &rank_pid, sizeof rank_pid) != ssize_t(sizeof rank_pid))

@@ -8,15 +8,13 @@ struct sums {
     double *in, *out;
 };
 
-static void all_reduces(long iters, void *state)
-{
-    struct sums *s = state;
+static void all_reduces(long iters, void* state) {
+    struct sums* s = state;
     for (long i = 0; i < iters; ++i)
         MPI_Allreduce(s->in, s->out, s->count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char** argv) {
     MPI_Init(&argc, &argv);
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);

@@ -2,14 +2,12 @@
  * Prints: bench=barrier impl=<mpi> ranks=<N> iters=<K> usec=<mean> */
 #include "mpi_bench.h"
 
-static void barriers(long iters, void *state)
-{
+static void barriers(long iters, void* state) {
     (void)state;
     for (long i = 0; i < iters; ++i) MPI_Barrier(MPI_COMM_WORLD);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char** argv) {
     MPI_Init(&argc, &argv);
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);

@@ -8,13 +8,12 @@
 
 struct broadcast {
     size_t bytes;
-    char *buffer;
+    char* buffer;
     double in_bcast; /* seconds spent inside MPI_Bcast */
 };
 
-static void broadcasts(long iters, void *state)
-{
-    struct broadcast *b = state;
+static void broadcasts(long iters, void* state) {
+    struct broadcast* b = state;
     for (long i = 0; i < iters; ++i) {
         MPI_Barrier(MPI_COMM_WORLD);
         const double start = MPI_Wtime();
@@ -23,8 +22,7 @@ static void broadcasts(long iters, void *state)
     }
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char** argv) {
     MPI_Init(&argc, &argv);
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);

@@ -28,14 +28,16 @@ struct options {
     long iters, warmup;
 };
 
-static inline struct options parse_options(int argc, char **argv, long default_warmup)
-{
+static inline struct options parse_options(int argc, char** argv, long default_warmup) {
     struct options o = {1.0, 0, default_warmup};
     int c;
     while ((c = getopt(argc, argv, "t:i:w:")) != -1) {
-        if (c == 't') o.seconds = atof(optarg);
-        else if (c == 'i') o.iters = atol(optarg);
-        else if (c == 'w') o.warmup = atol(optarg);
+        if (c == 't')
+            o.seconds = atof(optarg);
+        else if (c == 'i')
+            o.iters = atol(optarg);
+        else if (c == 'w')
+            o.warmup = atol(optarg);
         else {
             fprintf(stderr, "usage: %s [-t seconds] [-i iterations] [-w warm-up]\n", argv[0]);
             MPI_Abort(MPI_COMM_WORLD, 2);
@@ -48,12 +50,11 @@ static inline struct options parse_options(int argc, char **argv, long default_w
     return o;
 }
 
-typedef void (*loop_fn)(long iters, void *state);
+typedef void (*loop_fn)(long iters, void* state);
 
 /* Timed iterations for about o->seconds of `loop`: batches grow tenfold until one takes
  * 20 ms on rank 0, whose count every rank then adopts (a collective: all ranks call it). */
-static inline long iterations_for(const struct options *o, loop_fn loop, void *state, long most)
-{
+static inline long iterations_for(const struct options* o, loop_fn loop, void* state, long most) {
     if (o->iters > 0) return o->iters;
     long batch = 1, chosen = 0;
     while (chosen == 0) {
@@ -74,8 +75,7 @@ static inline long iterations_for(const struct options *o, loop_fn loop, void *s
 }
 
 /* Seconds per iteration of `loop`, averaged over the ranks (a collective). */
-static inline double mean_seconds(long iters, loop_fn loop, void *state)
-{
+static inline double mean_seconds(long iters, loop_fn loop, void* state) {
     int size;
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     MPI_Barrier(MPI_COMM_WORLD);

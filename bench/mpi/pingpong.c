@@ -16,9 +16,8 @@ struct pair {
     char *out, *in;
 };
 
-static void round_trips(long iters, void *state)
-{
-    struct pair *p = state;
+static void round_trips(long iters, void* state) {
+    struct pair* p = state;
     const int count = (int)p->bytes, peer = 1 - p->rank;
     if (p->rank > 1) return;
     for (long i = 0; i < iters; ++i) {
@@ -32,9 +31,8 @@ static void round_trips(long iters, void *state)
     }
 }
 
-static void windows(long iters, void *state)
-{
-    struct pair *p = state;
+static void windows(long iters, void* state) {
+    struct pair* p = state;
     MPI_Request requests[window];
     char ack = 0;
     if (p->rank > 1) return;
@@ -54,8 +52,7 @@ static void windows(long iters, void *state)
 }
 
 /* Rank 0's time per iteration: the only clock that sees whole round trips. */
-static double rank0_seconds(long iters, loop_fn loop, struct pair *p)
-{
+static double rank0_seconds(long iters, loop_fn loop, struct pair* p) {
     MPI_Barrier(MPI_COMM_WORLD);
     const double start = MPI_Wtime();
     loop(iters, p);
@@ -64,8 +61,7 @@ static double rank0_seconds(long iters, loop_fn loop, struct pair *p)
     return took;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char** argv) {
     MPI_Init(&argc, &argv);
     int size;
     struct pair p;

@@ -12,8 +12,8 @@
 
 #include "spmd/detail/copy.hpp"
 #include "spmd/detail/job.hpp"
-#include "spmd/detail/trace.hpp"
 #include "spmd/detail/messenger.hpp"
+#include "spmd/detail/trace.hpp"
 #include "spmd/world.hpp"
 
 namespace spmd {

@@ -15,8 +15,8 @@ void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, long t
 }
 
 void futex_wake(std::atomic<std::uint32_t>& word, int count) {
-    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, count, nullptr,
-            nullptr, 0);
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, count, nullptr, nullptr,
+            0);
 }
 
 }  // namespace spmd::detail

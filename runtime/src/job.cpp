@@ -13,9 +13,15 @@ namespace {
 constexpr std::uint64_t job_magic = 0x73706d646a6f6231ULL;  // "spmdjob1"
 constexpr std::uint32_t job_version = 4;  // 4: RankReport::exit_code, exit_status, wait
 
-std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
-std::size_t reports_offset() { return round_up(sizeof(JobHeader), 64); }
-std::size_t flags_offset(int size) { return reports_offset() + sizeof(RankReport) * size; }
+std::size_t round_up(std::size_t n, std::size_t to) {
+    return (n + to - 1) / to * to;
+}
+std::size_t reports_offset() {
+    return round_up(sizeof(JobHeader), 64);
+}
+std::size_t flags_offset(int size) {
+    return reports_offset() + sizeof(RankReport) * size;
+}
 // The pair rings' names: a flag per sender (it made a ring), then a key per pair.
 std::size_t ring_flags_offset(int size) {
     return round_up(flags_offset(size) +
@@ -43,7 +49,8 @@ int JobSegment::barrier_rounds(int size) {
 std::size_t JobSegment::scratch_bytes_for(int size) {
     // Large enough that big collectives move in few pieces, small enough that a job of
     // 1024 ranks maps no more than 32 MiB of it (the segment is sparse until touched).
-    return std::clamp<std::size_t>((std::size_t(16) << 20) / std::size_t(size), 16 << 10, 512 << 10);
+    return std::clamp<std::size_t>((std::size_t(16) << 20) / std::size_t(size), 16 << 10,
+                                   512 << 10);
 }
 
 std::size_t JobSegment::layout_bytes(int size) {
@@ -149,7 +156,9 @@ std::string JobSegment::shared_segment_name() const {
     return segment_name(name_, header().shared_key.load(std::memory_order_acquire));
 }
 
-void JobSegment::forget_shared() { header().shared_key.store(0, std::memory_order_release); }
+void JobSegment::forget_shared() {
+    header().shared_key.store(0, std::memory_order_release);
+}
 
 std::string JobSegment::name_new_ring(int sender, int receiver) {
     const std::uint64_t key = new_segment_key();

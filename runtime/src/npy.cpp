@@ -46,7 +46,9 @@ constexpr std::array<DtypeInfo, 11> kDtypes{{{Dtype::f8, "<f8", "float64", 8},
                                              {Dtype::u2, "<u2", "uint16", 2},
                                              {Dtype::u1, "|u1", "uint8", 1}}};
 
-const DtypeInfo& info(Dtype d) { return kDtypes.at(static_cast<std::size_t>(d)); }
+const DtypeInfo& info(Dtype d) {
+    return kDtypes.at(static_cast<std::size_t>(d));
+}
 
 [[noreturn]] void bad(const std::string& path, const std::string& what) {
     throw FormatError(path + ": " + what);
@@ -450,11 +452,15 @@ void read_converted(int fd, const Header& h, To* out, const std::string& path,
 
 }  // namespace
 
-std::size_t itemsize(Dtype d) { return info(d).size; }
+std::size_t itemsize(Dtype d) {
+    return info(d).size;
+}
 std::string_view descr(Dtype d) {
     return info(d).descr;
 }
-std::string_view name(Dtype d) { return info(d).name; }
+std::string_view name(Dtype d) {
+    return info(d).name;
+}
 
 std::size_t Header::count() const {
     std::size_t n = 1;
@@ -462,7 +468,9 @@ std::size_t Header::count() const {
     return n;
 }
 
-Header read_header(const std::string& path) { return detail::Reader(path).header(); }
+Header read_header(const std::string& path) {
+    return detail::Reader(path).header();
+}
 
 std::pair<std::size_t, std::size_t> matrix_shape(const std::string& path, const Header& h) {
     if (h.dtype == Dtype::c16)
@@ -519,7 +527,9 @@ Reader::Reader(const std::string& path) : path_(path) {
     }
 }
 
-Reader::~Reader() { ::close(fd_); }
+Reader::~Reader() {
+    ::close(fd_);
+}
 
 void Reader::check_dtype(Dtype to, bool convert) const {
     if (header_.dtype == to || (convert && converts(header_.dtype, to))) return;
@@ -639,7 +649,9 @@ OutputFile::OutputFile(std::string path, Dtype dtype, std::vector<std::size_t> s
     }
 }
 
-OutputFile::~OutputFile() { discard(); }
+OutputFile::~OutputFile() {
+    discard();
+}
 
 OutputFile::OutputFile(OutputFile&& o) noexcept
     : path_(std::move(o.path_)),
@@ -650,7 +662,9 @@ OutputFile::OutputFile(OutputFile&& o) noexcept
       unnamed_(o.unnamed_),
       committed_(std::exchange(o.committed_, true)) {}
 
-void OutputFile::commit() { commit_all({this}); }
+void OutputFile::commit() {
+    commit_all({this});
+}
 
 std::string OutputFile::hidden_name() {
     if (committed_) throw UsageError(path_ + ": OutputFile committed twice");

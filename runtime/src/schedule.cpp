@@ -31,17 +31,24 @@ Schedule parse_schedule(std::string_view word) {
 
 std::string_view to_string(Schedule s) {
     switch (s) {
-        case Schedule::static_: return "static";
-        case Schedule::dynamic: return "dynamic";
-        case Schedule::guided: return "guided";
+        case Schedule::static_:
+            return "static";
+        case Schedule::dynamic:
+            return "dynamic";
+        case Schedule::guided:
+            return "guided";
     }
     return "?";
 }
 
-ScheduledLoop::ScheduledLoop(std::size_t n, Schedule policy, std::size_t chunk, int rank,
-                             int size, std::atomic<std::uint64_t>* counter,
-                             std::uint32_t generation)
-    : n_(n), policy_(policy), chunk_(chunk), rank_(rank), size_(size), counter_(counter),
+ScheduledLoop::ScheduledLoop(std::size_t n, Schedule policy, std::size_t chunk, int rank, int size,
+                             std::atomic<std::uint64_t>* counter, std::uint32_t generation)
+    : n_(n),
+      policy_(policy),
+      chunk_(chunk),
+      rank_(rank),
+      size_(size),
+      counter_(counter),
       generation_(generation & generation_mask) {
     if (policy != Schedule::static_ && n > (index_mask >> 1))
         throw UsageError("a dynamic or guided loop takes at most 2^39 indices, not " +

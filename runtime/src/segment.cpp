@@ -39,7 +39,9 @@ unsigned long long start_time_of(long pid) {
 }
 
 // "spmd-<pid>-<start>-" of a name: the process that owns the job.
-std::string owner_part(const std::string& name) { return name.substr(0, name.rfind('-') + 1); }
+std::string owner_part(const std::string& name) {
+    return name.substr(0, name.rfind('-') + 1);
+}
 
 class BoostMapping final : public Mapping {
 public:
@@ -80,14 +82,13 @@ std::shared_ptr<Mapping> create_segment(const std::string& name, std::size_t byt
     if (statvfs(shm_dir, &fs) == 0) {
         const double available = double(fs.f_bavail) * double(fs.f_frsize);
         if (double(bytes) > available)
-            throw Error("shared memory of " + std::to_string(bytes) + " bytes does not fit: " +
-                        shm_dir + " has " + std::to_string((unsigned long long)available) +
-                        " bytes free");
+            throw Error("shared memory of " + std::to_string(bytes) +
+                        " bytes does not fit: " + shm_dir + " has " +
+                        std::to_string((unsigned long long)available) + " bytes free");
     }
     try {
         bip::permissions owner_only(0600);
-        bip::shared_memory_object shm(bip::create_only, name.c_str(), bip::read_write,
-                                      owner_only);
+        bip::shared_memory_object shm(bip::create_only, name.c_str(), bip::read_write, owner_only);
         try {
             shm.truncate(bip::offset_t(bytes));
             return std::make_shared<BoostMapping>(bip::mapped_region(shm, bip::read_write));

@@ -26,7 +26,9 @@ constexpr double abort_window_seconds = 0.1;
 // How often a deadlock detector looks at the ranks' waits.
 constexpr long tick_ns = 100'000'000;
 
-int open_pidfd(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
+int open_pidfd(pid_t pid) {
+    return int(syscall(SYS_pidfd_open, pid, 0));
+}
 
 // Run in the child between fork and body: a clean start whatever the parent's state.
 void prepare_child(pid_t parent) {
@@ -65,8 +67,9 @@ Supervisor::~Supervisor() {
 pid_t Supervisor::spawn(int rank, const std::function<void()>& body) {
     const pid_t parent = getpid();
     const pid_t pid = fork();
-    if (pid < 0) throw Error(std::string("cannot start rank ") + std::to_string(rank) + ": fork: " +
-                             std::strerror(errno));
+    if (pid < 0)
+        throw Error(std::string("cannot start rank ") + std::to_string(rank) +
+                    ": fork: " + std::strerror(errno));
     if (pid == 0) {
         prepare_child(parent);
         body();

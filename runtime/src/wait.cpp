@@ -42,7 +42,9 @@ WaitPolicy& wait_policy() {
     return policy;
 }
 
-void throw_aborted() { throw Aborted("the job is aborting: another rank failed or called abort"); }
+void throw_aborted() {
+    throw Aborted("the job is aborting: another rank failed or called abort");
+}
 
 long monotonic_ns() {
     timespec now{};
@@ -50,6 +52,8 @@ long monotonic_ns() {
     return now.tv_sec * 1000000000L + now.tv_nsec;
 }
 
-void yield_core() { sched_yield(); }
+void yield_core() {
+    sched_yield();
+}
 
 }  // namespace spmd::detail

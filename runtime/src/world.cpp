@@ -137,7 +137,9 @@ void World::attach_from_environment() {
     job_ = detail::JobSegment::attach(std::getenv("SPMD_JOB"), size_);
 }
 
-bool World::aborted() const { return job_->aborted(); }
+bool World::aborted() const {
+    return job_->aborted();
+}
 
 void World::abort(std::string_view message) {
     std::fflush(nullptr);
@@ -165,7 +167,9 @@ void World::fail(std::string_view line, int exit_code) {
 // rank (r + 2^k) mod N and waits for rank (r - 2^k) mod N; after ceil(log2 N) rounds
 // every rank has heard, directly or not, from every other. Each flag has one writer and
 // holds the epoch of its last signal, so flags only grow and never need a reset.
-void World::barrier() { barrier_in(detail::WaitCall::barrier); }
+void World::barrier() {
+    barrier_in(detail::WaitCall::barrier);
+}
 
 void World::barrier_in(detail::WaitCall call) {
     const std::uint32_t epoch = ++barrier_epoch_;
@@ -229,7 +233,8 @@ std::pair<std::shared_ptr<void>, void*> World::shared_bytes(std::string_view nam
                         " bytes): collective calls must come in the same order on every rank");
         mapping = detail::open_segment(job_->shared_segment_name());
     }
-    if (size_ > 1) barrier_in(detail::WaitCall::shared);  // everyone maps it: the name is no longer needed
+    if (size_ > 1)
+        barrier_in(detail::WaitCall::shared);  // everyone maps it: the name is no longer needed
     if (rank_ == 0) {
         detail::remove_segment(segment);
         job_->forget_shared();
@@ -252,7 +257,9 @@ Status World::recv_bytes(int source, int tag, void* data, std::size_t capacity) 
     return messenger().recv(source, tag, data, capacity);
 }
 
-Status World::probe(int source, int tag) { return messenger().probe(source, tag); }
+Status World::probe(int source, int tag) {
+    return messenger().probe(source, tag);
+}
 
 ScheduledLoop World::schedule(std::size_t n, Schedule policy, std::size_t chunk) {
     const std::uint32_t generation = ++schedule_count_;

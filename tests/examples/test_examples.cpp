@@ -1,7 +1,6 @@
 // The teaching programs run as a user runs them, under mprun and without it, and print
 // the right answers whatever the number of ranks.
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 
 #include "../support/run.hpp"
@@ -11,8 +10,8 @@ using Catch::Matchers::Contains;
 namespace {
 test::Run example(const std::string& name, int ranks, const std::string& args = "") {
     const std::string program = test::bin(name) + (args.empty() ? "" : " " + args);
-    test::Run r = test::run(ranks ? test::bin("mprun") + " -n " + std::to_string(ranks) + " " + program
-                                  : program);
+    test::Run r = test::run(
+        ranks ? test::bin("mprun") + " -n " + std::to_string(ranks) + " " + program : program);
     CHECK(test::nothing_left_of(r.pid));
     return r;
 }
@@ -51,12 +50,12 @@ TEST_CASE("pipe_workers finds each input's closest bank entry") {
     for (int ranks : {0, 2, 5}) {
         auto r = example("pipe_workers", ranks);
         REQUIRE(r.code == 0);
-        CHECK(test::lines(r.out) == std::vector<std::string>{
-                                        "input 1.0000 -> entry 0 (frequency 1.00)",
-                                        "input 3.4975 -> entry 250 (frequency 3.50)",
-                                        "input 5.9950 -> entry 499 (frequency 5.99)",
-                                        "input 8.4925 -> entry 749 (frequency 8.49)",
-                                        "input 10.9900 -> entry 999 (frequency 10.99)"});
+        CHECK(test::lines(r.out) ==
+              std::vector<std::string>{"input 1.0000 -> entry 0 (frequency 1.00)",
+                                       "input 3.4975 -> entry 250 (frequency 3.50)",
+                                       "input 5.9950 -> entry 499 (frequency 5.99)",
+                                       "input 8.4925 -> entry 749 (frequency 8.49)",
+                                       "input 10.9900 -> entry 999 (frequency 10.99)"});
     }
 }
 
@@ -92,7 +91,8 @@ TEST_CASE("save_primes collects every prime below the bound in one shared list")
         auto r = example("save_primes", ranks);
         REQUIRE(r.code == 0);
         CHECK_THAT(r.out, Contains("78498 primes below 1000000"));
-        CHECK_THAT(r.out, Contains("first: 2 3 5 7 11\nlast: 999953 999959 999961 999979 999983\n"));
+        CHECK_THAT(r.out,
+                   Contains("first: 2 3 5 7 11\nlast: 999953 999959 999961 999979 999983\n"));
     }
     CHECK(example("save_primes", 2, "--below 0").code == 2);
 }

@@ -24,8 +24,8 @@ using namespace spmd::rbf;
 
 namespace {
 
-const Phi all_kinds[] = {Phi::cubic_quadratic, Phi::linear,       Phi::cubic,
-                         Phi::thin_plate,      Phi::gaussian,     Phi::multiquadric,
+const Phi all_kinds[] = {Phi::cubic_quadratic,     Phi::linear,   Phi::cubic,
+                         Phi::thin_plate,          Phi::gaussian, Phi::multiquadric,
                          Phi::inverse_multiquadric};
 
 std::vector<double> serial_matrix(const Points& p, Radial f, Store store = Store::streaming) {
@@ -276,7 +276,7 @@ TEST_CASE("every bad input: one line, exit 2, no output or temp file", "[rbf][cl
         "--points ok.npy stray --out D.npy",
         "--points ok.npy --out nowhere/D.npy",
         "--points ok.npy --out sub",
-        "--random 3000000,1 --out D.npy",  // 72 TB: no disk here holds it
+        "--random 3000000,1 --out D.npy",      // 72 TB: no disk here holds it
         "--random 10000000000,1 --out D.npy",  // n*n*8 overflows
         "--random 3000000,1",                  // nor does memory
     };
@@ -301,8 +301,9 @@ TEST_CASE("CLI: the messages say what is wrong, once, in a person's units", "[rb
     auto r = run_cli(dir, "--points nan.npy --out D.npy");
     CHECK(r.err == "rbf: nan.npy: row 1 column 1 is nan: coordinates must be finite\n");
     r = run_cli(dir, "--points nan.npy --phi linear --eps 2");
-    CHECK(r.err == "rbf: --eps has no effect with --phi linear: only gaussian, multiquadric and "
-                   "inverse-multiquadric have a shape\n");
+    CHECK(r.err ==
+          "rbf: --eps has no effect with --phi linear: only gaussian, multiquadric and "
+          "inverse-multiquadric have a shape\n");
     r = run_cli(dir, "--random 3000000,1");
     CHECK(r.code == 2);
     CHECK_THAT(r.err, Catch::Matchers::StartsWith(
@@ -357,17 +358,23 @@ TEST_CASE("a failing rank or an unwritable output leaves no file behind", "[rbf]
     const std::string path = (dir.path / "D.npy").string();
     // Rank 1 fails after the file is made: the matrix never appears under its name. (The
     // temp file goes too only if rank 0 unwinds; launch stops it with SIGTERM at once.)
-    CHECK_THROWS_WITH(spmd::launch(2, [&](spmd::World& world) {
-        MappedOutput out(world, path, spmd::npy::Dtype::f8, {64, 64});
-        if (world.rank() == 1) throw spmd::Error("boom");
-        out.commit();
-    }), Catch::Contains("boom"));
+    CHECK_THROWS_WITH(
+        spmd::launch(2,
+                     [&](spmd::World& world) {
+                         MappedOutput out(world, path, spmd::npy::Dtype::f8, {64, 64});
+                         if (world.rank() == 1) throw spmd::Error("boom");
+                         out.commit();
+                     }),
+        Catch::Contains("boom"));
     CHECK(!fs::exists(path));
     for (const auto& name : dir.names()) fs::remove(dir.path / name);
     // Rank 0 cannot make the file: every rank learns why, none waits forever.
     const Points p = random_points(10, 2, 1);
-    CHECK_THROWS_WITH(spmd::launch(3, [&](spmd::World& world) {
-        write_rbf_matrix(world, p, Radial{}, (dir.path / "nowhere" / "D.npy").string());
-    }), Catch::Contains("nowhere"));
+    CHECK_THROWS_WITH(spmd::launch(3,
+                                   [&](spmd::World& world) {
+                                       write_rbf_matrix(world, p, Radial{},
+                                                        (dir.path / "nowhere" / "D.npy").string());
+                                   }),
+                      Catch::Contains("nowhere"));
     CHECK(dir.names().empty());
 }

@@ -11,9 +11,6 @@
 //                       (barrier, recv, recv_any, probe, send, all_reduce, pop, event)
 //   ring                every rank first receives from the next one: a deadlock cycle
 //   spin R              rank R computes forever; every other rank waits to hear from it
-#include <spmd/event.hpp>
-#include <spmd/queue.hpp>
-#include <spmd/world.hpp>
 #include <unistd.h>
 
 #include <csignal>
@@ -21,6 +18,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
+#include <spmd/event.hpp>
+#include <spmd/queue.hpp>
+#include <spmd/world.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>

@@ -1,8 +1,7 @@
 // The launcher as a user meets it: environment, output, exit codes, failure reports,
 // stopping the rest, timeouts, signals, bad input, and nothing left behind in any case.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <ctime>
 
@@ -35,8 +34,9 @@ timespec now() {
 }  // namespace
 
 TEST_CASE("each rank sees its rank, the size and the job in its environment") {
-    auto r = job("-n 3 sh -c 'echo $SPMD_RANK $SPMD_SIZE $OMPI_COMM_WORLD_RANK "
-                 "$OMPI_COMM_WORLD_SIZE $OMPI_COMM_WORLD_LOCAL_RANK $PMI_RANK $PMI_SIZE'");
+    auto r =
+        job("-n 3 sh -c 'echo $SPMD_RANK $SPMD_SIZE $OMPI_COMM_WORLD_RANK "
+            "$OMPI_COMM_WORLD_SIZE $OMPI_COMM_WORLD_LOCAL_RANK $PMI_RANK $PMI_SIZE'");
     REQUIRE(r.code == 0);
     auto lines = test::lines(r.out);
     std::sort(lines.begin(), lines.end());
@@ -112,13 +112,15 @@ TEST_CASE("a failing rank is named with its cause, the others are stopped") {
 
 TEST_CASE("the others are stopped within the grace period, their children too") {
     const auto start = now();
-    auto r = job("-n 4 --grace 1 sh -c 'if [ $SPMD_RANK = 2 ]; then exit 9; fi; "
-                 "sleep 300 & wait'");
+    auto r =
+        job("-n 4 --grace 1 sh -c 'if [ $SPMD_RANK = 2 ]; then exit 9; fi; "
+            "sleep 300 & wait'");
     CHECK(r.code == 9);
     CHECK_THAT(r.err, StartsWith("mprun: rank 2 exited with code 9"));
     CHECK(seconds_since(start) < 30);  // a hang check, not a speed test: sleep is 300 s
     // A rank that ignores SIGTERM is killed once the grace period is over.
-    r = job("-n 2 --grace 0.2 sh -c 'trap \"\" TERM; if [ $SPMD_RANK = 0 ]; then exit 4; fi; "
+    r =
+        job("-n 2 --grace 0.2 sh -c 'trap \"\" TERM; if [ $SPMD_RANK = 0 ]; then exit 4; fi; "
             "sleep 300; sleep 300'");
     CHECK(r.code == 4);
 }
@@ -162,9 +164,10 @@ TEST_CASE("--output-filename writes each rank's streams to files") {
 TEST_CASE("bad input: one line, exit 2, nothing started") {
     const std::string marker = "started.marker";
     const std::string program = "sh -c 'touch " + marker + "'";
-    for (const std::string& args : std::vector<std::string>{"-n 0 " + program, "-n -3 " + program, "-n abc " + program, "-n 5000 " + program,
-          "--bogus -n 2 " + program, "-n 2", "-n", "-n 2 ./no-such-program",
-          "-n 2 /etc/passwd", "-n 2 /tmp", "--timeout -1 " + program, "-n 2 no_such_cmd_xyz", "-n 2 ''"}) {
+    for (const std::string& args : std::vector<std::string>{
+             "-n 0 " + program, "-n -3 " + program, "-n abc " + program, "-n 5000 " + program,
+             "--bogus -n 2 " + program, "-n 2", "-n", "-n 2 ./no-such-program", "-n 2 /etc/passwd",
+             "-n 2 /tmp", "--timeout -1 " + program, "-n 2 no_such_cmd_xyz", "-n 2 ''"}) {
         INFO("mprun " << args);
         auto r = job(args);
         CHECK(r.code == 2);
@@ -192,9 +195,9 @@ TEST_CASE("--help and --version") {
 TEST_CASE("SIGINT and SIGTERM to mprun reach the ranks, even when SIGINT was ignored") {
     for (int sig : {SIGINT, SIGTERM}) {
         const std::string flag = "ranks.up." + std::to_string(sig);
-        const pid_t pid = test::start(mprun + " -n 3 sh -c 'touch " + flag +
-                                          ".$SPMD_RANK; sleep 300 & wait'",
-                                      /*ignore_sigint=*/true);
+        const pid_t pid =
+            test::start(mprun + " -n 3 sh -c 'touch " + flag + ".$SPMD_RANK; sleep 300 & wait'",
+                        /*ignore_sigint=*/true);
         for (int i = 0; i < 1000 && !test::file_exists(flag + ".2"); ++i) usleep(10000);
         usleep(50000);
         kill(pid, sig);
@@ -206,7 +209,8 @@ TEST_CASE("SIGINT and SIGTERM to mprun reach the ranks, even when SIGINT was ign
 }
 
 TEST_CASE("SIGKILL of mprun leaves no rank, no child of a rank and no segment") {
-    const pid_t pid = test::start(mprun + " -n 3 sh -c 'touch killed.$SPMD_RANK; sleep 300 & wait'");
+    const pid_t pid =
+        test::start(mprun + " -n 3 sh -c 'touch killed.$SPMD_RANK; sleep 300 & wait'");
     for (int i = 0; i < 1000 && !test::file_exists("killed.2"); ++i) usleep(10000);
     usleep(50000);
     REQUIRE(test::processes_of(pid) >= 3);
@@ -227,9 +231,7 @@ TEST_CASE("mprun --cleanup removes segments of dead launchers only") {
     const pid_t pid = test::start(mprun + " -n 2 sh -c 'sleep 300'");
     for (int i = 0; i < 1000 && test::segments_of(pid) == 0; ++i) usleep(10000);
     // A stale segment, as if made by a launcher that died: pid 1 never started at that time.
-    {
-        std::ofstream("/dev/shm/spmd-1-1-00000000deadbeef") << "x";
-    }
+    { std::ofstream("/dev/shm/spmd-1-1-00000000deadbeef") << "x"; }
     auto r = test::run(mprun + " --cleanup");
     CHECK(r.code == 0);
     CHECK_FALSE(test::file_exists("/dev/shm/spmd-1-1-00000000deadbeef"));

@@ -7,7 +7,6 @@
 
 #include "mpi_refusal.hpp"
 
-
 using namespace test;
 
 TEST_CASE("an OpenMPI program is refused with the MPI it was built for") {

@@ -1,10 +1,9 @@
 // The dissemination barrier: no rank leaves barrier k before every rank reached it, for
 // sizes that are and are not powers of two, over thousands of consecutive barriers.
-#include <catch2/catch.hpp>
-#include <spmd/launch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdint>
+#include <spmd/launch.hpp>
 
 TEST_CASE("no rank leaves a barrier before all ranks reached it") {
     const int size = GENERATE(1, 2, 3, 4, 5, 7, 8, 16);
@@ -29,13 +28,12 @@ TEST_CASE("no rank leaves a barrier before all ranks reached it") {
 
 TEST_CASE("a rank that dies leaves no peer hanging in the barrier") {
     const int size = GENERATE(2, 3, 8);
-    REQUIRE_THROWS_WITH(spmd::launch(size,
-                                     [size](spmd::World& world) {
-                                         world.barrier();
-                                         if (world.rank() == size - 1)
-                                             throw std::runtime_error("rank gives up");
-                                         for (;;) world.barrier();
-                                     }),
-                        Catch::Matchers::Contains("rank " + std::to_string(size - 1) +
-                                                  " failed: rank gives up"));
+    REQUIRE_THROWS_WITH(
+        spmd::launch(size,
+                     [size](spmd::World& world) {
+                         world.barrier();
+                         if (world.rank() == size - 1) throw std::runtime_error("rank gives up");
+                         for (;;) world.barrier();
+                     }),
+        Catch::Matchers::Contains("rank " + std::to_string(size - 1) + " failed: rank gives up"));
 }

@@ -1,9 +1,8 @@
 // Collectives against serial references, for every world size 1..9 and lengths that take
 // one piece of scratch or several.
 #include <catch2/catch.hpp>
-#include <spmd/launch.hpp>
-
 #include <cstdint>
+#include <spmd/launch.hpp>
 #include <vector>
 
 namespace {
@@ -11,7 +10,9 @@ void expect(bool ok, const std::string& what) {
     if (!ok) throw std::runtime_error(what);
 }
 // What rank r contributes at index i: integer-valued, so sums are exact in double too.
-double value(int r, std::size_t i) { return double((r * 7919 + int(i) * 31) % 1001) - 500; }
+double value(int r, std::size_t i) {
+    return double((r * 7919 + int(i) * 31) % 1001) - 500;
+}
 
 std::vector<double> contribution(int r, std::size_t n) {
     std::vector<double> v(n);
@@ -95,8 +96,7 @@ TEST_CASE("collectives match serial references") {
             for (int r = 0; r < N; ++r)
                 for (std::size_t i = 0; i < n; ++i)
                     if (value(r, i) < value(who, where)) who = r, where = i;
-            expect(bottom.rank == who && bottom.index == where &&
-                       bottom.value == value(who, where),
+            expect(bottom.rank == who && bottom.index == where && bottom.value == value(who, where),
                    "min_loc over spans");
         }));
     }
@@ -107,9 +107,9 @@ TEST_CASE("collectives check roots and sizes") {
     std::vector<double> v(4), small(2);
     CHECK_THROWS_WITH(world.broadcast(std::span<double>(v), 1),
                       Catch::Matchers::Contains("root 1 is not a rank"));
-    CHECK_THROWS_WITH(world.reduce(std::span<const double>(v), std::span<double>(small),
-                                   spmd::Op::sum),
-                      Catch::Matchers::Contains("output holds 2 elements"));
+    CHECK_THROWS_WITH(
+        world.reduce(std::span<const double>(v), std::span<double>(small), spmd::Op::sum),
+        Catch::Matchers::Contains("output holds 2 elements"));
     CHECK_THROWS_WITH(world.all_gather(std::span<const double>(v), std::span<double>(small)),
                       Catch::Matchers::Contains("room for 16 bytes"));
 }

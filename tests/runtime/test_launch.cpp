@@ -1,10 +1,10 @@
 // spmd::launch: forked ranks in the current process, failures named and reported.
-#include <catch2/catch.hpp>
-#include <spmd/launch.hpp>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <spmd/launch.hpp>
 
 #include "../support/run.hpp"
 

@@ -1,10 +1,9 @@
 // Point-to-point: ordering per (source, tag), any-source/any-tag, every size from 0 bytes
 // to 256 MiB, buffers too small, and a dead peer that must not leave a receiver hanging.
 #include <catch2/catch.hpp>
-#include <spmd/launch.hpp>
-
 #include <cstdint>
 #include <numeric>
+#include <spmd/launch.hpp>
 #include <vector>
 
 using Catch::Matchers::Contains;
@@ -64,8 +63,8 @@ TEST_CASE("messages with one source and tag never overtake each other") {
             spmd::Status status;
             auto msg = world.recv_vector<int>(spmd::any_source, spmd::any_tag, &status);
             int& want = next[std::size_t(status.source)][std::size_t(status.tag)];
-            expect(msg[0] == want++, "message from " + std::to_string(status.source) +
-                                         " tag " + std::to_string(status.tag) + " overtaken");
+            expect(msg[0] == want++, "message from " + std::to_string(status.source) + " tag " +
+                                         std::to_string(status.tag) + " overtaken");
             expect(msg.size() == (msg[0] % 100 == 0 ? 5000u : 2u), "wrong length");
         }
     }));
@@ -73,7 +72,15 @@ TEST_CASE("messages with one source and tag never overtake each other") {
 
 TEST_CASE("sizes from 0 bytes to 256 MiB arrive intact") {
     REQUIRE_NOTHROW(spmd::launch(2, [](spmd::World& world) {
-        const std::size_t sizes[] = {0, 1, 495, 496, 497, 4096, 16385, 65536, (1u << 20) + 7,
+        const std::size_t sizes[] = {0,
+                                     1,
+                                     495,
+                                     496,
+                                     497,
+                                     4096,
+                                     16385,
+                                     65536,
+                                     (1u << 20) + 7,
                                      std::size_t(64) << 20};  // in 4-byte words
         for (std::size_t n : sizes) {
             if (world.rank() == 0) {

@@ -1,13 +1,12 @@
 // Loop schedules: every index of [0, n) goes to exactly one rank, for every policy.
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <spmd/launch.hpp>
 
-#include <atomic>
-#include <cstdint>
-
 TEST_CASE("every index is handed out exactly once") {
-    const auto policy = GENERATE(spmd::Schedule::static_, spmd::Schedule::dynamic,
-                                 spmd::Schedule::guided);
+    const auto policy =
+        GENERATE(spmd::Schedule::static_, spmd::Schedule::dynamic, spmd::Schedule::guided);
     const int size = GENERATE(1, 2, 3, 5, 9);
     const std::size_t chunk = GENERATE(0, 1, 7);
     for (std::size_t n : {0, 1, 7, 1000, 100000}) {

@@ -1,8 +1,9 @@
 // World in a process started without mprun: a world of size 1 that runs the same code.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <spmd/launch.hpp>
 #include <spmd/world.hpp>
-#include <unistd.h>
 
 #include "../support/run.hpp"
 
@@ -31,11 +32,10 @@ TEST_CASE("shared arrays: every rank sees the same bytes, and mismatched calls a
         for (int r = 0; r < 4; ++r)
             if (a[std::size_t(r)] != r * 10) throw std::runtime_error("not shared");
     });
-    REQUIRE_THROWS_WITH(spmd::launch(2,
-                                     [](spmd::World& world) {
-                                         world.shared<double>(world.rank() ? "b" : "a", 10);
-                                     }),
-                        Catch::Matchers::Contains("does not match rank 0's shared(\"a\""));
+    REQUIRE_THROWS_WITH(
+        spmd::launch(
+            2, [](spmd::World& world) { world.shared<double>(world.rank() ? "b" : "a", 10); }),
+        Catch::Matchers::Contains("does not match rank 0's shared(\"a\""));
 }
 
 TEST_CASE("a shared array too large for /dev/shm is a clear error") {

@@ -17,7 +17,9 @@
 
 namespace test {
 
-inline std::string bin(const std::string& name) { return std::string(SPMD_BIN_DIR) + "/" + name; }
+inline std::string bin(const std::string& name) {
+    return std::string(SPMD_BIN_DIR) + "/" + name;
+}
 
 inline std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -59,7 +61,9 @@ inline Run finish(pid_t pid) {
     return run;
 }
 
-inline Run run(const std::string& command) { return finish(start(command)); }
+inline Run run(const std::string& command) {
+    return finish(start(command));
+}
 
 inline std::vector<std::string> lines(const std::string& text) {
     std::vector<std::string> out;
@@ -92,8 +96,7 @@ inline int processes_of(pid_t pid) {
             const std::string stat = read_file("/proc/" + name + "/stat");
             const auto close = stat.rfind(')');
             if (close == std::string::npos || stat.compare(close + 2, 1, "Z") == 0) continue;
-            if (read_file("/proc/" + name + "/environ").find(needle) != std::string::npos)
-                ++count;
+            if (read_file("/proc/" + name + "/environ").find(needle) != std::string::npos) ++count;
         }
         closedir(dir);
     }
@@ -109,6 +112,8 @@ inline bool nothing_left_of(pid_t pid) {
     return false;
 }
 
-inline bool file_exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+inline bool file_exists(const std::string& path) {
+    return access(path.c_str(), F_OK) == 0;
+}
 
 }  // namespace test

@@ -19,7 +19,9 @@ void* fftw_allocate(std::size_t bytes) {
     if (!p) throw std::bad_alloc();
     return p;
 }
-void fftw_release(void* p) noexcept { fftw_free(p); }
+void fftw_release(void* p) noexcept {
+    fftw_free(p);
+}
 }  // namespace detail
 
 PlanRigor parse_plan_rigor(std::string_view word) {
@@ -32,18 +34,24 @@ PlanRigor parse_plan_rigor(std::string_view word) {
 
 std::string_view to_string(PlanRigor rigor) {
     switch (rigor) {
-        case PlanRigor::estimate: return "estimate";
-        case PlanRigor::measure: return "measure";
-        case PlanRigor::patient: return "patient";
+        case PlanRigor::estimate:
+            return "estimate";
+        case PlanRigor::measure:
+            return "measure";
+        case PlanRigor::patient:
+            return "patient";
     }
     return "?";
 }
 
 unsigned fftw_flags(PlanRigor rigor) {
     switch (rigor) {
-        case PlanRigor::estimate: return FFTW_ESTIMATE;
-        case PlanRigor::measure: return FFTW_MEASURE;
-        case PlanRigor::patient: return FFTW_PATIENT;
+        case PlanRigor::estimate:
+            return FFTW_ESTIMATE;
+        case PlanRigor::measure:
+            return FFTW_MEASURE;
+        case PlanRigor::patient:
+            return FFTW_PATIENT;
     }
     return FFTW_ESTIMATE;
 }
@@ -72,7 +80,9 @@ bool import_wisdom(const std::string& text) {
     return fftw_import_wisdom_from_string(text.c_str()) != 0;
 }
 
-void forget_wisdom() { fftw_forget_wisdom(); }
+void forget_wisdom() {
+    fftw_forget_wisdom();
+}
 
 bool export_wisdom_file(const std::filesystem::path& file) {
     if (file.empty()) return false;

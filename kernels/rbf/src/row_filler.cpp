@@ -1,12 +1,12 @@
 #include "spmd/rbf/row_filler.hpp"
 
-#include "vector_math.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <spmd/detail/copy.hpp>
+
+#include "vector_math.hpp"
 
 namespace spmd::rbf {
 
@@ -32,8 +32,8 @@ inline double phi_of_squared(double s, double eps2) {
 // Squared distances from point p to points [j0, j0 + m), then phi, into out[0, m).
 // D > 0 fixes the dimension at compile time so the whole element is one fused loop.
 template <Phi K, int D>
-void fill_tile(const double* cols, std::size_t n, std::size_t d, const double* p,
-               std::size_t j0, std::size_t m, double eps2, double* __restrict out) {
+void fill_tile(const double* cols, std::size_t n, std::size_t d, const double* p, std::size_t j0,
+               std::size_t m, double eps2, double* __restrict out) {
     if constexpr (D > 0) {
         for (std::size_t t = 0; t < m; ++t) {
             double s = 0;
@@ -77,14 +77,19 @@ void fill_rows(const double* cols, std::size_t n, std::size_t d, Range rows, dou
 }
 
 template <Phi K>
-void fill_rows_of_kind(const double* cols, std::size_t n, std::size_t d, Range rows,
-                       double eps2, Store store, double* matrix) {
+void fill_rows_of_kind(const double* cols, std::size_t n, std::size_t d, Range rows, double eps2,
+                       Store store, double* matrix) {
     switch (d) {
-    case 1: return fill_rows<K, 1>(cols, n, d, rows, eps2, store, matrix);
-    case 2: return fill_rows<K, 2>(cols, n, d, rows, eps2, store, matrix);
-    case 3: return fill_rows<K, 3>(cols, n, d, rows, eps2, store, matrix);
-    case 4: return fill_rows<K, 4>(cols, n, d, rows, eps2, store, matrix);
-    default: return fill_rows<K, 0>(cols, n, d, rows, eps2, store, matrix);
+        case 1:
+            return fill_rows<K, 1>(cols, n, d, rows, eps2, store, matrix);
+        case 2:
+            return fill_rows<K, 2>(cols, n, d, rows, eps2, store, matrix);
+        case 3:
+            return fill_rows<K, 3>(cols, n, d, rows, eps2, store, matrix);
+        case 4:
+            return fill_rows<K, 4>(cols, n, d, rows, eps2, store, matrix);
+        default:
+            return fill_rows<K, 0>(cols, n, d, rows, eps2, store, matrix);
     }
 }
 
@@ -100,21 +105,21 @@ void RowFiller::fill(Range rows, double* matrix) const {
     const double eps2 = f_.eps * f_.eps;
     const double* c = cols_.data();
     switch (f_.kind) {
-    case Phi::cubic_quadratic:
-        return fill_rows_of_kind<Phi::cubic_quadratic>(c, n_, d_, rows, eps2, store_, matrix);
-    case Phi::linear:
-        return fill_rows_of_kind<Phi::linear>(c, n_, d_, rows, eps2, store_, matrix);
-    case Phi::cubic:
-        return fill_rows_of_kind<Phi::cubic>(c, n_, d_, rows, eps2, store_, matrix);
-    case Phi::thin_plate:
-        return fill_rows_of_kind<Phi::thin_plate>(c, n_, d_, rows, eps2, store_, matrix);
-    case Phi::gaussian:
-        return fill_rows_of_kind<Phi::gaussian>(c, n_, d_, rows, eps2, store_, matrix);
-    case Phi::multiquadric:
-        return fill_rows_of_kind<Phi::multiquadric>(c, n_, d_, rows, eps2, store_, matrix);
-    case Phi::inverse_multiquadric:
-        return fill_rows_of_kind<Phi::inverse_multiquadric>(c, n_, d_, rows, eps2, store_,
-                                                              matrix);
+        case Phi::cubic_quadratic:
+            return fill_rows_of_kind<Phi::cubic_quadratic>(c, n_, d_, rows, eps2, store_, matrix);
+        case Phi::linear:
+            return fill_rows_of_kind<Phi::linear>(c, n_, d_, rows, eps2, store_, matrix);
+        case Phi::cubic:
+            return fill_rows_of_kind<Phi::cubic>(c, n_, d_, rows, eps2, store_, matrix);
+        case Phi::thin_plate:
+            return fill_rows_of_kind<Phi::thin_plate>(c, n_, d_, rows, eps2, store_, matrix);
+        case Phi::gaussian:
+            return fill_rows_of_kind<Phi::gaussian>(c, n_, d_, rows, eps2, store_, matrix);
+        case Phi::multiquadric:
+            return fill_rows_of_kind<Phi::multiquadric>(c, n_, d_, rows, eps2, store_, matrix);
+        case Phi::inverse_multiquadric:
+            return fill_rows_of_kind<Phi::inverse_multiquadric>(c, n_, d_, rows, eps2, store_,
+                                                                matrix);
     }
 }
 

@@ -9,7 +9,7 @@
 
 namespace spmd::rbf::detail {
 
-inline constexpr double ln2_hi = 0x1.62e42fefa3800p-1;  // ln 2 with its low bits zero,
+inline constexpr double ln2_hi = 0x1.62e42fefa3800p-1;   // ln 2 with its low bits zero,
 inline constexpr double ln2_lo = 0x1.ef35793c76730p-45;  // so k * ln2_hi is exact (Cody-Waite)
 
 // 2^k for integral k in [-1022, 1023], from the exponent bits.
@@ -23,7 +23,7 @@ inline double exp_nonpositive(double x) {
     x = x < -746.0 ? -746.0 : x;
     // x / ln 2 rounded to nearest by the 1.5 * 2^52 trick: nearbyint does not vectorise.
     const double k = (x * 0x1.71547652b82fep0 + 0x1.8p52) - 0x1.8p52;
-    const double r = (x - k * ln2_hi) - k * ln2_lo;            // |r| <= ln2 / 2
+    const double r = (x - k * ln2_hi) - k * ln2_lo;  // |r| <= ln2 / 2
     // Taylor series to r^13 / 13!: the next term is below 1e-17 relative.
     double p = 1.0 / 6227020800;
     p = p * r + 1.0 / 479001600;

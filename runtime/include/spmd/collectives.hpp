@@ -36,21 +36,29 @@ void combine_with(void* acc, const void* in, std::size_t count, const void* fn) 
 
 struct Min {
     template <class T>
-    T operator()(const T& a, const T& b) const { return b < a ? b : a; }
+    T operator()(const T& a, const T& b) const {
+        return b < a ? b : a;
+    }
 };
 struct Max {
     template <class T>
-    T operator()(const T& a, const T& b) const { return a < b ? b : a; }
+    T operator()(const T& a, const T& b) const {
+        return a < b ? b : a;
+    }
 };
 
 // Calls visit(function object) for one of the built-in operations.
 template <class T, class Visit>
 decltype(auto) with_op(Op op, Visit&& visit) {
     switch (op) {
-        case Op::sum: return visit(std::plus<T>{});
-        case Op::prod: return visit(std::multiplies<T>{});
-        case Op::min: return visit(Min{});
-        case Op::max: break;
+        case Op::sum:
+            return visit(std::plus<T>{});
+        case Op::prod:
+            return visit(std::multiplies<T>{});
+        case Op::min:
+            return visit(Min{});
+        case Op::max:
+            break;
     }
     return visit(Max{});
 }

@@ -11,8 +11,9 @@ namespace spmd {
 
 template <class T>
 class SharedArray {
-    static_assert(std::is_trivially_copyable_v<T>,
-                  "shared arrays hold raw bytes that every rank maps: T must be trivially copyable");
+    static_assert(
+        std::is_trivially_copyable_v<T>,
+        "shared arrays hold raw bytes that every rank maps: T must be trivially copyable");
 
 public:
     SharedArray() = default;

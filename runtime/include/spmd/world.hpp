@@ -47,7 +47,7 @@ class JobSegment;
 class Messenger;
 enum class WorldState : std::uint32_t;
 enum class WaitCall : std::uint32_t;
-}
+}  // namespace detail
 
 class World {
 public:
@@ -142,8 +142,9 @@ public:
     }
     template <std::ranges::contiguous_range R>
     void send(int dest, int tag, const R& data) {
-        send(dest, tag, std::span<const std::ranges::range_value_t<R>>(std::ranges::data(data),
-                                                                      std::ranges::size(data)));
+        send(dest, tag,
+             std::span<const std::ranges::range_value_t<R>>(std::ranges::data(data),
+                                                            std::ranges::size(data)));
     }
     // Receives into data, which must have room for the message (else spmd::Error, and
     // the message stays for a later recv).
@@ -153,8 +154,9 @@ public:
     }
     template <std::ranges::contiguous_range R>
     Status recv(int source, int tag, R& data) {
-        return recv(source, tag, std::span<std::ranges::range_value_t<R>>(
-                                     std::ranges::data(data), std::ranges::size(data)));
+        return recv(source, tag,
+                    std::span<std::ranges::range_value_t<R>>(std::ranges::data(data),
+                                                             std::ranges::size(data)));
     }
     // Receives a message of any length.
     template <Payload T>
@@ -208,8 +210,7 @@ public:
         detail::with_op<T>(op, [&](auto fn) { all_reduce(in, out, fn); });
     }
     template <class T>
-        requires std::is_arithmetic_v<T>
-    T all_reduce(T value, Op op) {
+    requires std::is_arithmetic_v<T> T all_reduce(T value, Op op) {
         all_reduce(std::span<T>(&value, 1), op);
         return value;
     }
@@ -230,23 +231,19 @@ public:
     // The largest (smallest) value over all ranks and the rank holding it; ties go to
     // the lowest rank, then the lowest index.
     template <class T>
-        requires std::is_arithmetic_v<T>
-    Located<T> max_loc(T value) {
+    requires std::is_arithmetic_v<T> Located<T> max_loc(T value) {
         return locate(std::span<const T>(&value, 1), false);
     }
     template <class T>
-        requires std::is_arithmetic_v<T>
-    Located<T> min_loc(T value) {
+    requires std::is_arithmetic_v<T> Located<T> min_loc(T value) {
         return locate(std::span<const T>(&value, 1), true);
     }
     template <class T>
-        requires std::is_arithmetic_v<T>
-    Located<T> max_loc(std::span<const T> values) {
+    requires std::is_arithmetic_v<T> Located<T> max_loc(std::span<const T> values) {
         return locate(values, false);
     }
     template <class T>
-        requires std::is_arithmetic_v<T>
-    Located<T> min_loc(std::span<const T> values) {
+    requires std::is_arithmetic_v<T> Located<T> min_loc(std::span<const T> values) {
         return locate(values, true);
     }
 

@@ -43,7 +43,7 @@ struct alignas(64) RankReport {
     std::atomic<std::uint32_t> kind{0};    // FailureKind
     std::atomic<std::uint32_t> exited{0};  // set by the launcher once it reaped the rank
     std::atomic<std::int32_t> pid{0};
-    std::int32_t exit_code = 0;                 // the code World::fail exits with
+    std::int32_t exit_code = 0;                // the code World::fail exits with
     std::atomic<std::int32_t> exit_status{0};  // exit code, or -signal; before `exited`
     char message[1000] = {};
     WaitRecord wait;  // what the rank is blocked in, if it is
@@ -82,7 +82,7 @@ struct JobHeader {
     std::int32_t size;
     std::uint64_t bytes;
     alignas(64) std::atomic<std::uint32_t> abort{0};  // non-zero once the job is failing
-    std::atomic<std::uint32_t> aborted_by{0};        // rank + 1 of World::abort's (fail's) caller
+    std::atomic<std::uint32_t> aborted_by{0};         // rank + 1 of World::abort's (fail's) caller
     CounterSlot schedule[schedule_slots];
     // Rank 0 publishes the arguments of a collective shared() here for the others to check.
     alignas(64) char shared_name[128] = {};
@@ -120,8 +120,7 @@ public:
     // Marks the job as failing and wakes every rank asleep in a wait.
     void set_abort();
     // Records why `rank` fails, for the launcher's report (first report wins).
-    void record_failure(int rank, FailureKind kind, const std::string& message,
-                        int exit_code = 1);
+    void record_failure(int rank, FailureKind kind, const std::string& message, int exit_code = 1);
     // The job's other segments get random names from their creators, recorded here
     // before they are created, so that peers find them and remove_names() finds all.
     // A collective shared array (rank 0 names it, the others read the name):

@@ -16,10 +16,10 @@
 namespace spmd::detail {
 
 struct WaitPolicy {
-    int polls;           // busy polls before the first yield: adapts between 16 and max
+    int polls;  // busy polls before the first yield: adapts between 16 and max
     int max_polls;
-    long yield_ns;       // how long to keep yielding before sleeping
-    long sleep_ns;       // the longest futex sleep before re-checking the abort flag
+    long yield_ns;  // how long to keep yielding before sleeping
+    long sleep_ns;  // the longest futex sleep before re-checking the abort flag
 };
 
 // The cores this process may run on (its affinity mask).

@@ -38,10 +38,10 @@ private:
               std::span<Complex> out) const;
 
     Grid grid_;
-    std::size_t first_ = 0;                // first bin with f > fmin
-    std::vector<double> phase_power_;      // f^(-5/3)
-    std::vector<double> magnitude_;        // f^(-7/6)
-    std::vector<double> unit_magnitude_;   // f^(-7/6) / sqrt((4/df) sum f^(-7/3))
+    std::size_t first_ = 0;               // first bin with f > fmin
+    std::vector<double> phase_power_;     // f^(-5/3)
+    std::vector<double> magnitude_;       // f^(-7/6)
+    std::vector<double> unit_magnitude_;  // f^(-7/6) / sqrt((4/df) sum f^(-7/3))
 };
 
 }  // namespace spmd::chirp

@@ -38,7 +38,7 @@ SharedArray<double> rbf_matrix(World& world, const Points& points, const Radial&
 
 // Collective: the matrix as a float64 .npy at `path`, filled in place through MappedOutput.
 // On return (on any rank) the file is complete; on failure no file or temp file remains.
-void write_rbf_matrix(World& world, const Points& points, const Radial& f,
-                      const std::string& path, const MatrixOptions& options = {});
+void write_rbf_matrix(World& world, const Points& points, const Radial& f, const std::string& path,
+                      const MatrixOptions& options = {});
 
 }  // namespace spmd::rbf
