@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <spmd/launch.hpp>
+#include <stdexcept>
+#include <string>
 
 TEST_CASE("every index is handed out exactly once") {
     const auto policy =
@@ -29,12 +31,46 @@ TEST_CASE("every index is handed out exactly once") {
 }
 
 TEST_CASE("static schedule: balanced blocks, or round-robin chunks") {
-    spmd::World world;  // size 1: one block
-    auto loop = world.schedule(10, spmd::Schedule::static_);
-    auto it = loop.begin();
-    CHECK((*it).begin == 0);
-    CHECK((*it).end == 10);
-    CHECK(++it == loop.end());
+    const int size = GENERATE(1, 2, 3, 4, 7);
+    const std::size_t chunk = GENERATE(0, 1, 3, 10);
+    for (std::size_t n : {0, 1, 5, 10, 31, 1000}) {
+        INFO("ranks=" << size << " chunk=" << chunk << " n=" << n);
+        REQUIRE_NOTHROW(spmd::launch(size, [&](spmd::World& world) {
+            const std::size_t N = std::size_t(world.size()), me = std::size_t(world.rank());
+            // owner[i] = 1 + the rank that took index i; 0 if nobody did.
+            auto owner = world.shared<std::int32_t>("owner", n);
+            std::size_t ranges = 0;
+            for (spmd::Range r : world.schedule(n, spmd::Schedule::static_, chunk)) {
+                ++ranges;
+                // A chunked range is exactly one chunk (the last may be short).
+                if (chunk > 0 && (r.begin % chunk != 0 || r.end != std::min(n, r.begin + chunk)))
+                    throw std::runtime_error("range [" + std::to_string(r.begin) + ", " +
+                                             std::to_string(r.end) + ") is not one chunk");
+                for (std::size_t i = r.begin; i < r.end; ++i) owner[i] = std::int32_t(me) + 1;
+            }
+            // Without a chunk, one block per rank (an empty one is not handed out).
+            if (chunk == 0 && ranges > 1) throw std::runtime_error("more than one block");
+            world.barrier();
+            if (me != 0) return;
+            for (std::size_t i = 0; i < n; ++i) {
+                // Round-robin: chunk k goes to rank k mod N. Blocks: rank r holds the
+                // indices i with floor(r n / N) <= i < floor((r + 1) n / N), so block sizes
+                // differ by at most one and follow rank order.
+                std::size_t want = chunk > 0 ? i / chunk % N : 0;
+                if (chunk == 0)
+                    while ((want + 1) * n / N <= i) ++want;
+                if (owner[i] != std::int32_t(want) + 1)
+                    throw std::runtime_error("index " + std::to_string(i) + " went to rank " +
+                                             std::to_string(owner[i] - 1) + ", not " +
+                                             std::to_string(want));
+            }
+        }));
+    }
+}
+
+TEST_CASE("schedule names") {
+    CHECK(spmd::parse_schedule("static") == spmd::Schedule::static_);
     CHECK(spmd::parse_schedule("guided") == spmd::Schedule::guided);
+    CHECK(spmd::to_string(spmd::Schedule::dynamic) == "dynamic");
     CHECK_THROWS_WITH(spmd::parse_schedule("fastest"), Catch::Matchers::Contains("'fastest'"));
 }
