@@ -1,7 +1,11 @@
 // spmd::npy: round trips, numpy's exact bytes, every kind of bad file, and that writers
 // never leave partial or temporary files behind.
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +13,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <complex>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/temp_dir.hpp"
 #include "spmd/npy.hpp"
 #include "spmd/shared_array.hpp"
 
@@ -26,28 +32,22 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-// A fresh directory per test under the working directory (CTest's scratch dir).
-struct TempDir {
-    fs::path dir;
-    TempDir() {
-        static std::atomic<int> n{0};
-        dir = fs::current_path() /
-              ("npy_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-        fs::create_directories(dir);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
-        fs::remove_all(dir, ec);
-    }
-    std::string file(const std::string& name) const { return (dir / name).string(); }
-    std::vector<std::string> entries() const {
-        std::vector<std::string> out;
-        for (const auto& e : fs::directory_iterator(dir))
-            out.push_back(e.path().filename().string());
-        return out;
-    }
-};
+// Makes this process's openat() with O_TMPFILE fail with EOPNOTSUPP, as on a file system
+// without O_TMPFILE (vfat, older NFS and overlayfs), so the named-temp-file path runs.
+bool refuse_o_tmpfile() {
+    constexpr std::uint32_t tmpfile_bit = O_TMPFILE & ~O_DIRECTORY;
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[2])),  // flags, low word
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, tmpfile_bit, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EOPNOTSUPP),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+    return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+           ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+}
 
 std::string read_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -104,7 +104,7 @@ void require_rejected(const std::string& path, const std::string& problem) {
 
 TEMPLATE_TEST_CASE("save then load round-trips every dtype and shape", "[npy]", double, float,
                    std::int64_t, std::int32_t, std::complex<double>) {
-    TempDir tmp;
+    test::TempDir tmp;
     const auto shape = GENERATE(std::vector<std::size_t>{}, std::vector<std::size_t>{7},
                                 std::vector<std::size_t>{0}, std::vector<std::size_t>{0, 3},
                                 std::vector<std::size_t>{2, 3}, std::vector<std::size_t>{2, 3, 4});
@@ -113,7 +113,7 @@ TEMPLATE_TEST_CASE("save then load round-trips every dtype and shape", "[npy]", 
     std::vector<TestType> data(n);
     for (std::size_t i = 0; i < n; ++i) data[i] = value<TestType>(i);
 
-    const auto path = tmp.file("a.npy");
+    const auto path = tmp / "a.npy";
     npy::save(path, data, shape);
     const auto h = npy::read_header(path);
     CHECK(h.dtype == npy::dtype_of<TestType>());
@@ -143,7 +143,7 @@ TEST_CASE("dtype tables agree with numpy's names", "[npy]") {
 }
 
 TEST_CASE("save writes the bytes numpy writes", "[npy]") {
-    TempDir tmp;
+    test::TempDir tmp;
     SECTION("2x3 float64") {
         // np.save(f, np.arange(6.0).reshape(2, 3)): 10-byte preamble, dict, spaces, '\n' at 127.
         const std::string dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }";
@@ -151,51 +151,51 @@ TEST_CASE("save writes the bytes numpy writes", "[npy]") {
         expected += std::string(127 - expected.size(), ' ') + "\n";
         std::vector<double> v{0, 1, 2, 3, 4, 5};
         expected += raw(v);
-        npy::save(tmp.file("a.npy"), v, {2, 3});
-        CHECK(read_bytes(tmp.file("a.npy")) == expected);
+        npy::save(tmp / "a.npy", v, {2, 3});
+        CHECK(read_bytes(tmp / "a.npy") == expected);
     }
     SECTION("1-d int32 and a 0-d complex128") {
         std::string i4 = std::string("\x93NUMPY\x01\x00\x76\x00", 10) +
                          "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }";
         i4 += std::string(127 - i4.size(), ' ') + "\n" + raw(std::vector<std::int32_t>{1, -2, 3});
-        npy::save(tmp.file("i.npy"), std::vector<std::int32_t>{1, -2, 3}, {3});
-        CHECK(read_bytes(tmp.file("i.npy")) == i4);
+        npy::save(tmp / "i.npy", std::vector<std::int32_t>{1, -2, 3}, {3});
+        CHECK(read_bytes(tmp / "i.npy") == i4);
 
         std::string c = std::string("\x93NUMPY\x01\x00\x76\x00", 10) +
                         "{'descr': '<c16', 'fortran_order': False, 'shape': (), }";
         c += std::string(127 - c.size(), ' ') + "\n" +
              raw(std::vector<std::complex<double>>{{1, 2}});
-        npy::save(tmp.file("c.npy"), std::vector<std::complex<double>>{{1, 2}}, {});
-        CHECK(read_bytes(tmp.file("c.npy")) == c);
+        npy::save(tmp / "c.npy", std::vector<std::complex<double>>{{1, 2}}, {});
+        CHECK(read_bytes(tmp / "c.npy") == c);
     }
     SECTION("a header too long for version 1.0 is written as 2.0") {
         std::vector<std::size_t> shape(23000, 1);  // "1, " x 23000 > 65535 bytes
-        npy::save(tmp.file("v2.npy"), std::vector<double>{42.0}, shape);
-        const auto bytes = read_bytes(tmp.file("v2.npy"));
+        npy::save(tmp / "v2.npy", std::vector<double>{42.0}, shape);
+        const auto bytes = read_bytes(tmp / "v2.npy");
         CHECK(bytes[6] == 2);
-        const auto a = npy::load<double>(tmp.file("v2.npy"));
+        const auto a = npy::load<double>(tmp / "v2.npy");
         CHECK(a.shape == shape);
         CHECK(a.data == std::vector<double>{42.0});
     }
 }
 
 TEST_CASE("save accepts spans and contiguous ranges", "[npy]") {
-    TempDir tmp;
+    test::TempDir tmp;
     std::vector<double> v{1, 2, 3, 4};
-    npy::save(tmp.file("a.npy"), std::span<const double>(v), {4});
-    npy::save(tmp.file("b.npy"), std::span<double>(v), {2, 2});
-    npy::save<double>(tmp.file("c.npy"), v, {4, 1});
-    npy::save(tmp.file("d.npy"), spmd::SharedArray<double>(nullptr, v.data(), v.size()), {4});
-    CHECK(npy::load<double>(tmp.file("d.npy")).data == v);
-    CHECK(npy::load<double>(tmp.file("a.npy")).data == v);
-    CHECK(npy::load<double>(tmp.file("b.npy")).shape == std::vector<std::size_t>{2, 2});
-    CHECK(npy::load<double>(tmp.file("c.npy")).data == v);
+    npy::save(tmp / "a.npy", std::span<const double>(v), {4});
+    npy::save(tmp / "b.npy", std::span<double>(v), {2, 2});
+    npy::save<double>(tmp / "c.npy", v, {4, 1});
+    npy::save(tmp / "d.npy", spmd::SharedArray<double>(nullptr, v.data(), v.size()), {4});
+    CHECK(npy::load<double>(tmp / "d.npy").data == v);
+    CHECK(npy::load<double>(tmp / "a.npy").data == v);
+    CHECK(npy::load<double>(tmp / "b.npy").shape == std::vector<std::size_t>{2, 2});
+    CHECK(npy::load<double>(tmp / "c.npy").data == v);
 }
 
 TEST_CASE("version 2.0 and 3.0 headers and hand-written dicts are read", "[npy]") {
-    TempDir tmp;
+    test::TempDir tmp;
     const std::vector<double> v{1.5, -2.5, 3.5, 4.5, 5.5, 6.5};
-    const auto path = tmp.file("h.npy");
+    const auto path = tmp / "h.npy";
     auto check = [&] {
         const auto a = npy::load<double>(path);
         CHECK(a.shape == std::vector<std::size_t>{2, 3});
@@ -232,22 +232,22 @@ TEST_CASE("version 2.0 and 3.0 headers and hand-written dicts are read", "[npy]"
 }
 
 TEST_CASE("load_as widens float32 and int32 in one pass", "[npy]") {
-    TempDir tmp;
+    test::TempDir tmp;
     std::vector<float> f(7 * 75001);  // over 2 MiB: several conversion chunks
     for (std::size_t i = 0; i < f.size(); ++i) f[i] = float(i) * 0.37f - 11.0f;
-    npy::save(tmp.file("f.npy"), f, {f.size() / 7, 7});
-    const auto d = npy::load_as<double>(tmp.file("f.npy"));
+    npy::save(tmp / "f.npy", f, {f.size() / 7, 7});
+    const auto d = npy::load_as<double>(tmp / "f.npy");
     CHECK(d.shape == std::vector<std::size_t>{f.size() / 7, 7});
     REQUIRE(d.data.size() == f.size());
     bool same = true;
     for (std::size_t i = 0; i < f.size(); ++i) same = same && d.data[i] == double(f[i]);
     CHECK(same);
 
-    npy::save(tmp.file("i.npy"), std::vector<std::int32_t>{-5, 7, INT32_MAX}, {3});
-    CHECK(npy::load_as<std::int64_t>(tmp.file("i.npy")).data ==
+    npy::save(tmp / "i.npy", std::vector<std::int32_t>{-5, 7, INT32_MAX}, {3});
+    CHECK(npy::load_as<std::int64_t>(tmp / "i.npy").data ==
           std::vector<std::int64_t>{-5, 7, INT32_MAX});
-    CHECK(npy::load_as<double>(tmp.file("f.npy")).data.size() == f.size());
-    REQUIRE_THROWS_WITH(npy::load<double>(tmp.file("f.npy")),
+    CHECK(npy::load_as<double>(tmp / "f.npy").data.size() == f.size());
+    REQUIRE_THROWS_WITH(npy::load<double>(tmp / "f.npy"),
                         Contains("f.npy: dtype is float32 ('<f4') but float64 was expected"));
     CHECK(npy::load_as<double>(tmp.file("i.npy")).data == std::vector<double>{-5, 7, INT32_MAX});
     npy::save(tmp.file("c.npy"), std::vector<std::complex<double>>{1.0}, {1});
@@ -386,32 +386,32 @@ TEST_CASE("commit_all: outputs appear together or not at all", "[npy]") {
 }
 
 TEST_CASE("load_into fills a caller's buffer", "[npy]") {
-    TempDir tmp;
+    test::TempDir tmp;
     const std::vector<float> f{1, 2, 3, 4, 5, 6};
-    npy::save(tmp.file("f.npy"), f, {3, 2});
-    const auto h = npy::read_header(tmp.file("f.npy"));
+    npy::save(tmp / "f.npy", f, {3, 2});
+    const auto h = npy::read_header(tmp / "f.npy");
     std::vector<double> out(h.count());
-    npy::load_into(tmp.file("f.npy"), h, std::span<double>(out));
+    npy::load_into(tmp / "f.npy", h, std::span<double>(out));
     CHECK(out == std::vector<double>{1, 2, 3, 4, 5, 6});
 
     std::vector<double> small(5);
-    REQUIRE_THROWS_WITH(npy::load_into(tmp.file("f.npy"), h, std::span<double>(small)),
+    REQUIRE_THROWS_WITH(npy::load_into(tmp / "f.npy", h, std::span<double>(small)),
                         Contains("f.npy: holds 6 items but the destination has room for 5"));
-    npy::save(tmp.file("f.npy"), f, {2, 3});
-    REQUIRE_THROWS_WITH(npy::load_into(tmp.file("f.npy"), h, std::span<double>(out)),
+    npy::save(tmp / "f.npy", f, {2, 3});
+    REQUIRE_THROWS_WITH(npy::load_into(tmp / "f.npy", h, std::span<double>(out)),
                         Contains("f.npy: file changed since its header was read"));
 }
 
 TEST_CASE("malformed files are rejected with the file name and the problem", "[npy]") {
-    TempDir tmp;
-    const auto p = tmp.file("bad.npy");
+    test::TempDir tmp;
+    const auto p = tmp / "bad.npy";
     const std::string six(48, '\0');
 
     SECTION("missing or empty") {
-        require_rejected(tmp.file("none.npy"), "cannot open: No such file or directory");
+        require_rejected(tmp / "none.npy", "cannot open: No such file or directory");
         write_bytes(p, "");
         require_rejected(p, "empty file");
-        require_rejected(tmp.dir.string(), "cannot read: Is a directory");
+        require_rejected(tmp.path.string(), "cannot read: Is a directory");
     }
     SECTION("bad magic") {
         write_bytes(p, "\x93NUMPZ\x01\x00" + std::string(100, ' '));
@@ -524,26 +524,26 @@ TEST_CASE("malformed files are rejected with the file name and the problem", "[n
 }
 
 TEST_CASE("save fails cleanly and leaves no file behind", "[npy]") {
-    TempDir tmp;
+    test::TempDir tmp;
     const std::vector<double> v{1, 2, 3, 4, 5, 6};
     SECTION("shape that does not match the data") {
-        REQUIRE_THROWS_WITH(npy::save(tmp.file("a.npy"), v, {2, 2}),
+        REQUIRE_THROWS_WITH(npy::save(tmp / "a.npy", v, {2, 2}),
                             Contains("a.npy: shape 2x2 holds 4 items but 6 were given"));
         CHECK(tmp.entries().empty());
     }
     SECTION("missing directory, or a file where a directory should be") {
-        const auto p = tmp.file("no/such/dir/a.npy");
+        const auto p = tmp / "no/such/dir/a.npy";
         REQUIRE_THROWS_AS(npy::save(p, v, {6}), spmd::UsageError);
         REQUIRE_THROWS_WITH(npy::save(p, v, {6}),
                             Contains(p) && Contains("No such file or directory"));
-        write_bytes(tmp.file("plain"), "x");
-        REQUIRE_THROWS_WITH(npy::save(tmp.file("plain/a.npy"), v, {6}),
+        write_bytes(tmp / "plain", "x");
+        REQUIRE_THROWS_WITH(npy::save(tmp / "plain/a.npy", v, {6}),
                             Contains("plain/a.npy") && Contains("Not a directory"));
         CHECK(tmp.entries() == std::vector<std::string>{"plain"});
     }
     SECTION("target is a directory: the temp file is removed") {
-        fs::create_directory(tmp.dir / "out.npy");
-        REQUIRE_THROWS_WITH(npy::save(tmp.file("out.npy"), v, {6}),
+        fs::create_directory(tmp.path / "out.npy");
+        REQUIRE_THROWS_WITH(npy::save(tmp / "out.npy", v, {6}),
                             Contains("out.npy: cannot replace: Is a directory"));
         CHECK(tmp.entries() == std::vector<std::string>{"out.npy"});
     }
@@ -551,24 +551,24 @@ TEST_CASE("save fails cleanly and leaves no file behind", "[npy]") {
         if (::geteuid() == 0)
             SUCCEED("root ignores permissions; skipped");
         else {
-            fs::permissions(tmp.dir, fs::perms::owner_read | fs::perms::owner_exec);
-            REQUIRE_THROWS_WITH(npy::save(tmp.file("a.npy"), v, {6}),
+            fs::permissions(tmp.path, fs::perms::owner_read | fs::perms::owner_exec);
+            REQUIRE_THROWS_WITH(npy::save(tmp / "a.npy", v, {6}),
                                 Contains("a.npy: cannot create: Permission denied"));
-            fs::permissions(tmp.dir, fs::perms::owner_all);
+            fs::permissions(tmp.path, fs::perms::owner_all);
             CHECK(tmp.entries().empty());
         }
     }
     SECTION("an existing file is replaced whole") {
-        npy::save(tmp.file("a.npy"), v, {6});
-        npy::save(tmp.file("a.npy"), std::vector<double>{9}, {});
-        CHECK(npy::load<double>(tmp.file("a.npy")).data == std::vector<double>{9});
+        npy::save(tmp / "a.npy", v, {6});
+        npy::save(tmp / "a.npy", std::vector<double>{9}, {});
+        CHECK(npy::load<double>(tmp / "a.npy").data == std::vector<double>{9});
         CHECK(tmp.entries() == std::vector<std::string>{"a.npy"});
     }
 }
 
 TEST_CASE("OutputFile is filled through mappings and appears only on commit", "[npy]") {
-    TempDir tmp;
-    const auto path = tmp.file("D.npy");
+    test::TempDir tmp;
+    const auto path = tmp / "D.npy";
     SECTION("commit") {
         npy::OutputFile out(path, npy::Dtype::f8, {5, 4});
         CHECK(out.data_offset() % 64 == 0);
@@ -602,18 +602,35 @@ TEST_CASE("OutputFile is filled through mappings and appears only on commit", "[
         CHECK(tmp.entries().empty());
     }
     SECTION("a forked copy does not remove the creator's file") {
-        npy::OutputFile out(path, npy::Dtype::f8, {2});
-        const std::string temp = out.temp_path();
-        pid_t pid = ::fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {  // never return into Catch from a forked child
-            { npy::OutputFile copy = std::move(out); }
-            ::_exit(fs::exists(temp) ? 0 : 1);
+        // Under O_TMPFILE the temp file has no name and nothing is ever unlinked, so the
+        // owner check only matters for the named temp file of a file system without
+        // O_TMPFILE. A child process plays that file system (a seccomp filter cannot be
+        // lifted again) and reports by exit code.
+        enum { ok, filter_failed, still_unnamed, copy_removed_it, creator_left_it };
+        const pid_t creator = ::fork();
+        REQUIRE(creator >= 0);
+        if (creator == 0) {  // never return into Catch from a forked child
+            if (!refuse_o_tmpfile()) ::_exit(filter_failed);
+            std::string temp;
+            {
+                npy::OutputFile out(path, npy::Dtype::f8, {2});
+                temp = out.temp_path();
+                if (!fs::exists(temp) || temp.rfind("/proc/", 0) == 0) ::_exit(still_unnamed);
+                const pid_t pid = ::fork();
+                if (pid == 0) {
+                    { npy::OutputFile copy = std::move(out); }
+                    ::_exit(0);
+                }
+                ::waitpid(pid, nullptr, 0);
+                if (!fs::exists(temp)) ::_exit(copy_removed_it);
+            }
+            ::_exit(fs::exists(temp) ? creator_left_it : ok);  // the creator does remove it
         }
         int status = 0;
-        ::waitpid(pid, &status, 0);
-        CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
-        CHECK(fs::exists(temp));
+        ::waitpid(creator, &status, 0);
+        REQUIRE(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == ok);
+        CHECK(tmp.entries().empty());
     }
     SECTION("write fills the data of one process's array") {
         npy::OutputFile out(path, npy::Dtype::f8, {2, 3});
