@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/temp_dir.hpp"
 #include "spmd/chirp/bank.hpp"
 #include "spmd/chirp/bank_search.hpp"
 #include "spmd/chirp/matched_filter.hpp"
@@ -51,14 +52,7 @@ double phase_error(std::span<const Complex> a, std::span<const Complex> b, doubl
 
 // A scratch directory of this test process, removed at exit.
 const fs::path& scratch() {
-    static const struct Dir {
-        fs::path path = fs::temp_directory_path() / ("test_chirp." + std::to_string(getpid()));
-        Dir() { fs::create_directories(path); }
-        ~Dir() {
-            std::error_code ec;
-            fs::remove_all(path, ec);
-        }
-    } dir;
+    static const test::TempDir dir;
     return dir.path;
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../support/run.hpp"
+#include "../support/temp_dir.hpp"
 #include "spmd/knn/detail/answer.hpp"
 #include "spmd/knn/detail/tree_build.hpp"
 #include "spmd/knn/knn.hpp"
@@ -367,19 +368,6 @@ TEST_CASE("random points: the same for any rank count", "[knn]") {
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "test_knn.XXXXXX").string();
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-    std::size_t entries() const {
-        return std::size_t(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
-    }
-};
-
 test::Run knn_cli(const std::string& args) {
     return test::run(test::bin("knn") + " " + args);
 }
@@ -523,7 +511,7 @@ TEST_CASE("CLI: an error any rank finds reaches the user once, whichever rank fa
 
 TEST_CASE("CLI: files in, files out, the same for any ranks; float32 input", "[knn][cli]") {
     REQUIRE(test::file_exists(test::bin("knn")));
-    TempDir dir;
+    test::TempDir dir;
     const std::size_t n = 500, d = 3, m = 60;
     const auto x = uniform(n * d, 5, 0), q = uniform(m * d, 5, 1);
     spmd::npy::save(dir / "x.npy", x, {n, d});
@@ -583,7 +571,7 @@ TEST_CASE("CLI: files in, files out, the same for any ranks; float32 input", "[k
 
 TEST_CASE("CLI: every bad input is one line, exit 2, and no output file", "[knn][cli]") {
     REQUIRE(test::file_exists(test::bin("knn")));
-    TempDir dir;
+    test::TempDir dir;
     const auto x = uniform(20 * 2, 1, 0);
     spmd::npy::save(dir / "x.npy", x, {20, 2});
     spmd::npy::save(dir / "q.npy", x, {20, 2});
@@ -600,7 +588,7 @@ TEST_CASE("CLI: every bad input is one line, exit 2, and no output file", "[knn]
     spmd::npy::save(dir / "inf.npy", posinf, {20, 2});
     std::ofstream(dir / "junk.npy") << "this is not a numpy file";
     fs::create_directory(dir / "outdir_dist.npy");
-    const std::size_t files = dir.entries();
+    const std::size_t files = dir.entries().size();
 
     const std::string x_npy = dir / "x.npy", q_npy = dir / "q.npy";
     auto with = [&](const std::string& data, const std::string& queries, const std::string& rest) {
@@ -631,5 +619,5 @@ TEST_CASE("CLI: every bad input is one line, exit 2, and no output file", "[knn]
     check_usage_error(knn_cli("--random 10,2,3 -k 1 --out " + (dir / "no/such/dir/o")),
                       "no/such/dir");
     check_usage_error(knn_cli("--random 10,2,3 -k 1 --out " + (dir / "outdir")), "is a directory");
-    CHECK(dir.entries() == files);  // nothing written, no temp file left behind
+    CHECK(dir.entries().size() == files);  // nothing written, no temp file left behind
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/temp_dir.hpp"
 #include "spmd/launch.hpp"
 #include "spmd/npy.hpp"
 #include "spmd/rbf/mapped_output.hpp"
@@ -38,23 +39,6 @@ bool same_bits(const std::vector<double>& a, const double* b) {
     return std::memcmp(a.data(), b, a.size() * sizeof(double)) == 0;
 }
 
-// A fresh directory per test case, removed afterwards; CLI cases check it holds no
-// stray output or temp file.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "test_rbf.XXXXXX").string();
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::vector<std::string> names() const {
-        std::vector<std::string> all;
-        for (auto& e : fs::directory_iterator(path)) all.push_back(e.path().filename().string());
-        std::sort(all.begin(), all.end());
-        return all;
-    }
-};
-
 // The CLI sits beside this test binary in build/bin/; RBF_BIN overrides.
 std::string rbf_binary() {
     if (const char* env = std::getenv("RBF_BIN")) return env;
@@ -74,7 +58,7 @@ std::string test_bytes(const std::string& path) {
     return ss.str();
 }
 
-CliResult run_cli(const TempDir& dir, const std::string& args) {
+CliResult run_cli(const test::TempDir& dir, const std::string& args) {
     const auto out = dir.path / ".stdout", err = dir.path / ".stderr";
     const std::string cmd = "cd '" + dir.path.string() + "' && '" + rbf_binary() + "' " + args +
                             " >'" + out.string() + "' 2>'" + err.string() + "'";
@@ -179,7 +163,7 @@ TEST_CASE("bad names, eps and --random specs are usage errors", "[rbf]") {
 }
 
 TEST_CASE("same bits for ranks 1..4 and every schedule, shared array and .npy", "[rbf][launch]") {
-    TempDir dir;
+    test::TempDir dir;
     const Points p = random_points(203, 3, 7);  // 203 rows: chunks never divide evenly
     const Radial f = parse_radial("gaussian", 2.0);
     const auto want = serial_matrix(p, f);
@@ -201,7 +185,7 @@ TEST_CASE("same bits for ranks 1..4 and every schedule, shared array and .npy", 
                 const auto file = spmd::npy::load<double>(path);
                 REQUIRE(file.shape == std::vector<std::size_t>{p.n, p.n});
                 REQUIRE(same_bits(want, file.data.data()));
-                REQUIRE(dir.names() == std::vector<std::string>{"D.npy"});
+                REQUIRE(dir.entries() == std::vector<std::string>{"D.npy"});
                 fs::remove(path);
             }
         }
@@ -209,7 +193,7 @@ TEST_CASE("same bits for ranks 1..4 and every schedule, shared array and .npy", 
 }
 
 TEST_CASE("the CLI writes the matrix and prints a summary", "[rbf][cli]") {
-    TempDir dir;
+    test::TempDir dir;
     const Points p = random_points(40, 2, 5);
     spmd::npy::save((dir.path / "P.npy").string(), p.coords, {p.n, p.d});
     auto r = run_cli(dir, "--points P.npy --phi multiquadric --eps 0.5 --out D.npy");
@@ -227,11 +211,11 @@ TEST_CASE("the CLI writes the matrix and prints a summary", "[rbf][cli]") {
     REQUIRE(r.code == 0);
     CHECK(r.out.rfind("n=100 d=3 ranks=1 ", 0) == 0);
     CHECK(r.out.find("gbps=") != std::string::npos);
-    CHECK(dir.names() == std::vector<std::string>{"D.npy", "P.npy", "R.npy"});
+    CHECK(dir.entries() == std::vector<std::string>{"D.npy", "P.npy", "R.npy"});
 }
 
 TEST_CASE("every bad input: one line, exit 2, no output or temp file", "[rbf][cli]") {
-    TempDir dir;
+    test::TempDir dir;
     const auto save = [&](const char* name, std::vector<double> v, std::vector<std::size_t> shape) {
         spmd::npy::save((dir.path / name).string(), v, shape);
     };
@@ -244,7 +228,7 @@ TEST_CASE("every bad input: one line, exit 2, no output or temp file", "[rbf][cl
     save("nodims.npy", {}, {3, 0});
     { std::ofstream((dir.path / "junk.npy").string()) << "not a numpy file at all"; }
     { std::ofstream((dir.path / "short.npy").string()) << "\x93NUMPY\x01\x00"; }
-    const auto inputs = dir.names();
+    const auto inputs = dir.entries();
     fs::create_directory(dir.path / "sub");
 
     const char* cases[] = {
@@ -287,7 +271,7 @@ TEST_CASE("every bad input: one line, exit 2, no output or temp file", "[rbf][cl
         CHECK(r.err.rfind("rbf: ", 0) == 0);
         CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
         CHECK(r.out.empty());
-        auto names = dir.names();
+        auto names = dir.entries();
         names.erase(std::remove(names.begin(), names.end(), "sub"), names.end());
         CHECK(names == inputs);
         CHECK(fs::is_empty(dir.path / "sub"));
@@ -354,7 +338,7 @@ TEST_CASE("CLI: Fortran-order, integer and 1-D points give their float64 copies'
 }
 
 TEST_CASE("a failing rank or an unwritable output leaves no file behind", "[rbf][launch]") {
-    TempDir dir;
+    test::TempDir dir;
     const std::string path = (dir.path / "D.npy").string();
     // Rank 1 fails after the file is made: the matrix never appears under its name. (The
     // temp file goes too only if rank 0 unwinds; launch stops it with SIGTERM at once.)
@@ -367,7 +351,7 @@ TEST_CASE("a failing rank or an unwritable output leaves no file behind", "[rbf]
                      }),
         Catch::Contains("boom"));
     CHECK(!fs::exists(path));
-    for (const auto& name : dir.names()) fs::remove(dir.path / name);
+    for (const auto& name : dir.entries()) fs::remove(dir.path / name);
     // Rank 0 cannot make the file: every rank learns why, none waits forever.
     const Points p = random_points(10, 2, 1);
     CHECK_THROWS_WITH(spmd::launch(3,
@@ -376,5 +360,5 @@ TEST_CASE("a failing rank or an unwritable output leaves no file behind", "[rbf]
                                                         (dir.path / "nowhere" / "D.npy").string());
                                    }),
                       Catch::Contains("nowhere"));
-    CHECK(dir.names().empty());
+    CHECK(dir.entries().empty());
 }

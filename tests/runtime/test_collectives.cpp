@@ -5,10 +5,10 @@
 #include <spmd/launch.hpp>
 #include <vector>
 
+#include "../support/expect.hpp"
+
 namespace {
-void expect(bool ok, const std::string& what) {
-    if (!ok) throw std::runtime_error(what);
-}
+using test::expect;
 // What rank r contributes at index i: integer-valued, so sums are exact in double too.
 double value(int r, std::size_t i) {
     return double((r * 7919 + int(i) * 31) % 1001) - 500;

@@ -16,14 +16,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "../support/expect.hpp"
+
 using Catch::Matchers::Contains;
 using namespace std::chrono_literals;
 
 namespace {
 
-void check(bool ok, const std::string& what) {
-    if (!ok) throw std::runtime_error(what);
-}
+using test::expect;
 
 // A page the test process shares with the ranks it forks: launch reports only the first
 // failing rank, so a rank that fails second leaves its message here for the test to read.
@@ -68,11 +68,11 @@ TEST_CASE("an event releases every waiting rank; a timed wait on a silent one ti
             go.set();
         } else {
             go.wait();
-            check(go.is_set(), "released before the event was set");
+            expect(go.is_set(), "released before the event was set");
         }
         const auto start = std::chrono::steady_clock::now();
-        check(!never.wait_for(20ms), "wait_for on an event nobody sets returned true");
-        check(seconds_since(start) >= 0.020, "wait_for returned before its timeout");
+        expect(!never.wait_for(20ms), "wait_for on an event nobody sets returned true");
+        expect(seconds_since(start) >= 0.020, "wait_for returned before its timeout");
     }));
 }
 
@@ -94,7 +94,7 @@ TEST_CASE("events hand a turn back and forth: set, wait, clear, many rounds") {
             }
         }
         world.barrier();
-        check(turns[0] == 4000, "lost turns: " + std::to_string(turns[0]));
+        expect(turns[0] == 4000, "lost turns: " + std::to_string(turns[0]));
     }));
 }
 
@@ -104,7 +104,7 @@ TEST_CASE("a waiter is released by a set() that a clear() undoes at once") {
         auto waiting = world.shared<std::uint32_t>("waiting", 1);
         if (world.rank() == 1) {
             std::atomic_ref(waiting[0]).store(1);
-            check(event.wait_for(10s), "the set() was missed");
+            expect(event.wait_for(10s), "the set() was missed");
         } else {
             while (!std::atomic_ref(waiting[0]).load()) usleep(1000);
             usleep(100'000);  // rank 1 is asleep in wait_for by now
@@ -134,9 +134,9 @@ TEST_CASE("a lock makes non-atomic increments of a shared counter exact") {
             }
         }
         world.barrier();
-        check(*value == per_rank * world.size(), "counter " + std::to_string(*value) +
-                                                     ", expected " +
-                                                     std::to_string(per_rank * world.size()));
+        expect(*value == per_rank * world.size(), "counter " + std::to_string(*value) +
+                                                      ", expected " +
+                                                      std::to_string(per_rank * world.size()));
     }));
 }
 
@@ -156,7 +156,7 @@ TEST_CASE("a lock hands over between ranks that sleep in their waits") {
                 if (i % 100 == 0) usleep(200);  // long holds: the others fall asleep
             }
             world.barrier();
-            check(*value == 3000 * world.size(), "counter " + std::to_string(*value));
+            expect(*value == 3000 * world.size(), "counter " + std::to_string(*value));
         });
     };
     CHECK_NOTHROW(run());
@@ -168,10 +168,10 @@ TEST_CASE("lock misuse is an error: relocking, unlocking a lock held by another 
     REQUIRE_NOTHROW(spmd::launch(2, [](spmd::World& world) {
         spmd::Lock lock(world, "L");
         if (world.rank() == 0) {
-            check(lock.owner() == -1, "a new lock is free");
+            expect(lock.owner() == -1, "a new lock is free");
             lock.lock();
-            check(lock.owner() == 0, "owner() names the holder");
-            check(!lock.try_lock(), "try_lock by the holder takes it again");
+            expect(lock.owner() == 0, "owner() names the holder");
+            expect(!lock.try_lock(), "try_lock by the holder takes it again");
             bool threw = false;
             try {
                 lock.lock();
@@ -180,11 +180,11 @@ TEST_CASE("lock misuse is an error: relocking, unlocking a lock held by another 
                         "lock 'L' is already held by this rank (rank 0); spmd::Lock is not "
                         "recursive";
             }
-            check(threw, "lock() by the holder must throw");
+            expect(threw, "lock() by the holder must throw");
         }
         world.barrier();
         if (world.rank() == 1) {
-            check(!lock.try_lock(), "try_lock took a held lock");
+            expect(!lock.try_lock(), "try_lock took a held lock");
             bool threw = false;
             try {
                 lock.unlock();
@@ -192,7 +192,7 @@ TEST_CASE("lock misuse is an error: relocking, unlocking a lock held by another 
                 threw = std::string(e.what()) ==
                         "unlock of lock 'L' by rank 1, which does not hold it (rank 0 does)";
             }
-            check(threw, "unlock by a rank that does not hold the lock must throw");
+            expect(threw, "unlock by a rank that does not hold the lock must throw");
         }
         world.barrier();
         if (world.rank() == 0) lock.unlock();
@@ -204,8 +204,8 @@ TEST_CASE("lock misuse is an error: relocking, unlocking a lock held by another 
             } catch (const spmd::Error& e) {
                 threw = std::string(e.what()).find("(nobody does)") != std::string::npos;
             }
-            check(threw, "unlock of a free lock must throw");
-            check(lock.try_lock(), "try_lock on a free lock failed");
+            expect(threw, "unlock of a free lock must throw");
+            expect(lock.try_lock(), "try_lock on a free lock failed");
             lock.unlock();
         }
     }));

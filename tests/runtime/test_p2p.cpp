@@ -6,12 +6,12 @@
 #include <spmd/launch.hpp>
 #include <vector>
 
+#include "../support/expect.hpp"
+
 using Catch::Matchers::Contains;
 
 namespace {
-void expect(bool ok, const std::string& what) {
-    if (!ok) throw std::runtime_error(what);
-}
+using test::expect;
 std::vector<std::uint32_t> pattern(std::size_t n, std::uint32_t seed) {
     std::vector<std::uint32_t> v(n);
     for (std::size_t i = 0; i < n; ++i) v[i] = std::uint32_t(i * 2654435761u) ^ seed;

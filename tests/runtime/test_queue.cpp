@@ -13,13 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "../support/expect.hpp"
+
 using Catch::Matchers::Contains;
 
 namespace {
 
-void check(bool ok, const std::string& what) {
-    if (!ok) throw std::runtime_error(what);
-}
+using test::expect;
 
 struct Item {
     std::uint32_t producer;
@@ -72,20 +72,20 @@ void producers_consumers(int producers, int consumers, std::uint64_t items, std:
                 if (!item) item = queue.pop();
                 if (!item) break;
                 const auto p = std::size_t(item->producer);
-                check(p < std::size_t(producers),
-                      "item from unknown producer " + std::to_string(p));
-                check(item->check == make_item(item->producer, item->seq).check,
-                      "torn item from producer " + std::to_string(p));
-                check(std::int64_t(item->seq) > last[p],
-                      "consumer " + std::to_string(c) + " saw producer " + std::to_string(p) +
-                          "'s item " + std::to_string(item->seq) + " after " +
-                          std::to_string(last[p]));
+                expect(p < std::size_t(producers),
+                       "item from unknown producer " + std::to_string(p));
+                expect(item->check == make_item(item->producer, item->seq).check,
+                       "torn item from producer " + std::to_string(p));
+                expect(std::int64_t(item->seq) > last[p],
+                       "consumer " + std::to_string(c) + " saw producer " + std::to_string(p) +
+                           "'s item " + std::to_string(item->seq) + " after " +
+                           std::to_string(last[p]));
                 last[p] = std::int64_t(item->seq);
                 tally[p * 3] += 1;
                 tally[p * 3 + 1] += item->seq;
                 tally[p * 3 + 2] += mix(item->seq);
             }
-            check(!queue.pop(), "pop after the drain must keep reporting closed");
+            expect(!queue.pop(), "pop after the drain must keep reporting closed");
             for (std::size_t i = 0; i < tally.size(); ++i)
                 tallies[std::size_t(c) * tally.size() + i] = tally[i];
         }
@@ -101,10 +101,10 @@ void producers_consumers(int producers, int consumers, std::uint64_t items, std:
                 hashes += tallies[at + 2];
             }
             for (std::uint64_t s = 0; s < n; ++s) expected_hashes += mix(s);
-            check(count == n, "producer " + std::to_string(p) + ": popped " +
-                                  std::to_string(count) + " of " + std::to_string(n) + " items");
-            check(sum == n * (n - 1) / 2 && hashes == expected_hashes,
-                  "producer " + std::to_string(p) + ": the popped items are not the pushed ones");
+            expect(count == n, "producer " + std::to_string(p) + ": popped " +
+                                   std::to_string(count) + " of " + std::to_string(n) + " items");
+            expect(sum == n * (n - 1) / 2 && hashes == expected_hashes,
+                   "producer " + std::to_string(p) + ": the popped items are not the pushed ones");
         }
     });
 }
@@ -207,13 +207,13 @@ TEST_CASE("close wakes every blocked consumer after the last item, however many 
             } catch (const spmd::Error& e) {
                 threw = std::string(e.what()).find("queue 'q'") != std::string::npos;
             }
-            check(threw, "push after close must throw, naming the queue");
+            expect(threw, "push after close must throw, naming the queue");
         } else {
             while (queue.pop()) std::atomic_ref(popped[0]).fetch_add(1);
-            check(!queue.pop(), "closed stays closed");
+            expect(!queue.pop(), "closed stays closed");
         }
         world.barrier();
-        check(popped[0] == 100, "popped " + std::to_string(popped[0]) + " of 100 items");
+        expect(popped[0] == 100, "popped " + std::to_string(popped[0]) + " of 100 items");
     }));
 }
 
@@ -239,10 +239,10 @@ TEST_CASE("close racing pushes: every push that returned is delivered, no other 
             counts[3] = popped;
         }
         world.barrier();
-        check(counts[0] + counts[1] == counts[3], std::to_string(counts[0]) + " + " +
-                                                      std::to_string(counts[1]) + " pushed, " +
-                                                      std::to_string(counts[3]) + " popped");
-        check(counts[3] > 0, "the close came before any push: make the test wait longer");
+        expect(counts[0] + counts[1] == counts[3], std::to_string(counts[0]) + " + " +
+                                                       std::to_string(counts[1]) + " pushed, " +
+                                                       std::to_string(counts[3]) + " popped");
+        expect(counts[3] > 0, "the close came before any push: make the test wait longer");
     }));
 }
 
@@ -253,8 +253,8 @@ TEST_CASE("join returns only once every pushed item was marked done") {
         if (world.rank() == 0) {
             for (int i = 0; i < 1000; ++i) queue.push(i);
             queue.join();
-            check(std::atomic_ref(processed[0]).load() == 1000,
-                  "join returned with " + std::to_string(processed[0]) + " of 1000 items done");
+            expect(std::atomic_ref(processed[0]).load() == 1000,
+                   "join returned with " + std::to_string(processed[0]) + " of 1000 items done");
             queue.close();
         } else {
             while (auto job = queue.pop()) {
