@@ -20,7 +20,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 targets=(npy mprun_options)
-CXX=clang++-14 cmake -S . -B build-fuzz -DSPMD_FUZZ=ON -DBUILD_TESTING=OFF -DSPMD_KERNELS=OFF \
+CXX=clang++-14 cmake -S . -B build-fuzz -DSPMD_FUZZ=ON -DBUILD_TESTING=OFF -DSPMD_KERNELS=OFF -DSPMD_BENCH=OFF \
   -DSPMD_NATIVE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j2 --target "${targets[@]/#/fuzz_}"
 
