@@ -421,7 +421,7 @@ TEST_CASE(
     "their float64 C-order copies",
     "[knn][cli][npy]") {
     REQUIRE(test::file_exists(test::bin("knn")));
-    TempDir dir;
+    test::TempDir dir;
     const std::size_t n = 300, d = 3, m = 40;
     auto x = uniform(n * d, 7, 0), q = uniform(m * d, 7, 1);
     for (double& v : x) v = std::floor(v * 200) - 100;  // whole numbers: exact in every dtype
@@ -479,7 +479,7 @@ TEST_CASE(
 TEST_CASE("CLI: an error any rank finds reaches the user once, whichever rank fails first",
           "[knn][cli][ranks]") {
     REQUIRE(test::file_exists(test::bin("mprun")));
-    TempDir dir;
+    test::TempDir dir;
     auto x = uniform(2000 * 2, 1, 0);
     x[6 * 2 + 1] = std::nan("");
     spmd::npy::save(dir / "nan.npy", x, {2000, 2});

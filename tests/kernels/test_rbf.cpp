@@ -279,7 +279,7 @@ TEST_CASE("every bad input: one line, exit 2, no output or temp file", "[rbf][cl
 }
 
 TEST_CASE("CLI: the messages say what is wrong, once, in a person's units", "[rbf][cli]") {
-    TempDir dir;
+    test::TempDir dir;
     spmd::npy::save((dir.path / "nan.npy").string(), std::vector<double>{0, 0, 1, std::nan("")},
                     {2, 2});
     auto r = run_cli(dir, "--points nan.npy --out D.npy");
@@ -310,7 +310,7 @@ TEST_CASE("CLI: the messages say what is wrong, once, in a person's units", "[rb
 
 TEST_CASE("CLI: Fortran-order, integer and 1-D points give their float64 copies' matrix",
           "[rbf][cli][npy]") {
-    TempDir dir;
+    test::TempDir dir;
     const auto at = [&](const char* name) { return (dir.path / name).string(); };
     // 4 points of 3 integer coordinates; the Fortran file holds the columns in turn.
     const std::vector<double> c_order{1, 2, 3, -4, 5, 6, 7, -8, 9, 10, 11, 12};

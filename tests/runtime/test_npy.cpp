@@ -249,19 +249,19 @@ TEST_CASE("load_as widens float32 and int32 in one pass", "[npy]") {
     CHECK(npy::load_as<double>(tmp / "f.npy").data.size() == f.size());
     REQUIRE_THROWS_WITH(npy::load<double>(tmp / "f.npy"),
                         Contains("f.npy: dtype is float32 ('<f4') but float64 was expected"));
-    CHECK(npy::load_as<double>(tmp.file("i.npy")).data == std::vector<double>{-5, 7, INT32_MAX});
-    npy::save(tmp.file("c.npy"), std::vector<std::complex<double>>{1.0}, {1});
-    REQUIRE_THROWS_WITH(npy::load_as<double>(tmp.file("c.npy")),
+    CHECK(npy::load_as<double>((tmp / "i.npy")).data == std::vector<double>{-5, 7, INT32_MAX});
+    npy::save((tmp / "c.npy"), std::vector<std::complex<double>>{1.0}, {1});
+    REQUIRE_THROWS_WITH(npy::load_as<double>((tmp / "c.npy")),
                         Contains("c.npy: dtype is complex128 ('<c16') but a real number (float "
                                  "or integer) was expected"));
-    npy::save(tmp.file("d.npy"), std::vector<double>{1.0}, {1});
-    REQUIRE_THROWS_WITH(npy::load_as<float>(tmp.file("d.npy")),  // never narrows
+    npy::save((tmp / "d.npy"), std::vector<double>{1.0}, {1});
+    REQUIRE_THROWS_WITH(npy::load_as<float>((tmp / "d.npy")),  // never narrows
                         Contains("d.npy: dtype is float64 ('<f8') but float32 was expected"));
 }
 
 TEST_CASE("Fortran order and every integer dtype load as their C-order float64 values", "[npy]") {
-    TempDir tmp;
-    const auto p = tmp.file("f.npy");
+    test::TempDir tmp;
+    const auto p = (tmp / "f.npy");
     // numpy's np.asfortranarray([[1, 2, 3], [4, 5, 6]]): the columns one after the other.
     const std::string columns = raw(std::vector<double>{1, 4, 2, 5, 3, 6});
     write_bytes(p,
@@ -342,8 +342,8 @@ TEST_CASE("matrix_shape: 2-D as it is, 1-D as one column, anything else refused"
 }
 
 TEST_CASE("commit_all: outputs appear together or not at all", "[npy]") {
-    TempDir tmp;
-    const auto a = tmp.file("out_a.npy"), b = tmp.file("out_b.npy");
+    test::TempDir tmp;
+    const auto a = (tmp / "out_a.npy"), b = (tmp / "out_b.npy");
     const auto sorted_entries = [&] {
         auto names = tmp.entries();
         std::sort(names.begin(), names.end());
