@@ -1,5 +1,5 @@
 // bench_allreduce: all_reduce (sum) latency of 1, 1024 and 2^20 doubles with separate
-// input and output buffers, back to back, as ../shared/anchors/mpi/allreduce.c measures
+// input and output buffers, back to back, as bench/mpi/allreduce.c measures
 // MPI_Allreduce; the figure is the mean over ranks.
 //   mprun -n N build/bin/bench_allreduce [--seconds S]
 //   bench=allreduce ranks=N count=C usec=X

@@ -1,5 +1,5 @@
 // bench_barrier: average World::barrier latency, measured as the OSU-style MPI anchor
-// (../shared/anchors/mpi/barrier.c) measures MPI_Barrier: 1000 warm-up barriers,
+// (bench/mpi/barrier.c) measures MPI_Barrier: 1000 warm-up barriers,
 // calibration to about --seconds, then back-to-back barriers; the mean over ranks.
 //   mprun -n N build/bin/bench_barrier [--seconds S]
 //   bench=barrier ranks=N iters=I usec=X

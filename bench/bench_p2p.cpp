@@ -1,5 +1,5 @@
 // bench_p2p: point-to-point latency and bandwidth between ranks 0 and 1, measured as the
-// OSU-style anchor does (../shared/anchors/mpi/pingpong.c): latency is half a round trip;
+// OSU-style anchor does (bench/mpi/pingpong.c): latency is half a round trip;
 // bandwidth is a window of 64 messages from one reused buffer, then a 4-byte ack.
 // --offset B places the send and receive buffers B bytes past a 64-byte boundary (0..63;
 // std::vector's buffers sit 16 bytes past one), to show any alignment cliff.
