@@ -136,7 +136,7 @@ std::shared_ptr<detail::FutureState> Pool::submit_bytes(std::string name,
     s.name_bytes = std::uint32_t(name.size());
     std::memcpy(s.name, name.data(), name.size());
     s.bytes = args.size();
-    std::memcpy(s.payload(), args.data(), args.size());
+    if (!args.empty()) std::memcpy(s.payload(), args.data(), args.size());  // data() may be null
     auto state = std::make_shared<detail::FutureState>();
     state->task = std::move(name);
     in_flight_[index] = state;
@@ -171,7 +171,7 @@ void Pool::run_slot(std::uint32_t index) {
     } catch (...) {
         fail("an exception not derived from std::exception");
     }
-    std::memcpy(s.payload(), result_.data(), result_.size());
+    if (!result_.empty()) std::memcpy(s.payload(), result_.data(), result_.size());
     s.bytes = result_.size();
     s.status = status;
     s.rank = world_->rank();

@@ -93,7 +93,9 @@ public:
             if constexpr (std::is_trivially_copyable_v<Item>) {
                 if (count > left() / sizeof(Item)) underrun();
                 value.resize(count);
-                std::memcpy(value.data(), take(count * sizeof(Item)), count * sizeof(Item));
+                const std::byte* from = take(count * sizeof(Item));
+                if (count)
+                    std::memcpy(value.data(), from, count * sizeof(Item));  // data() may be null
             } else {
                 if (count > left()) underrun();  // each item takes a byte at least
                 value.reserve(count);

@@ -81,7 +81,7 @@ auto World::map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, i
         auto all = shared<std::byte>("map result bytes", offset[n]);
         std::size_t at = 0;
         for (std::size_t i : computed) {
-            std::memcpy(all.data() + offset[i], mine.data() + at, sizes[i]);
+            if (sizes[i]) std::memcpy(all.data() + offset[i], mine.data() + at, sizes[i]);
             at += sizes[i];
         }
         barrier();
