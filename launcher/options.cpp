@@ -171,6 +171,12 @@ Options parse_options(int argc, char** argv) {
     try {
         po::store(po::command_line_parser(ours).options(describe()).run(), vm);
     } catch (const po::error& e) {
+        // Boost 1.74's what() loops forever when a word holds one of its %placeholders%
+        // (found by fuzz/fuzz_mprun_options): say the words ourselves then.
+        std::string words;
+        for (const auto& w : ours) words += (words.empty() ? "" : " ") + w;
+        if (words.find('%') != std::string::npos)
+            throw UsageError("cannot read the options '" + words + "' (see mprun --help)");
         throw UsageError(e.what());
     }
     options.help = vm.count("help");
