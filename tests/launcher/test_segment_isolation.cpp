@@ -22,17 +22,6 @@ const std::string mprun = test::bin("mprun");
 const std::string rank_program = test::bin("spmd_test_rank");
 constexpr uid_t nobody = 65534;
 
-std::vector<std::string> segment_names_of(pid_t launcher) {
-    const std::string prefix = "spmd-" + std::to_string(launcher) + "-";
-    std::vector<std::string> names;
-    if (DIR* dir = opendir("/dev/shm")) {
-        while (dirent* e = readdir(dir))
-            if (std::string(e->d_name).rfind(prefix, 0) == 0) names.push_back(e->d_name);
-        closedir(dir);
-    }
-    return names;
-}
-
 // Runs `attack` as user nobody in a child; returns its exit code (0: every step as
 // expected), or -1 if the child could not become nobody.
 template <class Attack>
@@ -91,8 +80,8 @@ TEST_CASE("another user can neither open, remove nor pre-empt a running job's se
     unlink(go.c_str());
     const pid_t pid = test::start(mprun + " -n 2 " + rank_program + " hold " + go);
     // The job, rank 0's pair ring to rank 1 and the first shared array.
-    for (int i = 0; i < 1000 && segment_names_of(pid).size() < 3; ++i) usleep(10000);
-    const auto names = segment_names_of(pid);
+    for (int i = 0; i < 1000 && test::segment_names_of(pid).size() < 3; ++i) usleep(10000);
+    const auto names = test::segment_names_of(pid);
     REQUIRE(names.size() == 3);
 
     std::vector<std::string> guesses;  // what the old, derived names would have been
@@ -137,8 +126,8 @@ TEST_CASE("every segment of a job has its own random name, mode 0600") {
     const std::string go = "go.names";
     unlink(go.c_str());
     const pid_t pid = test::start(mprun + " -n 2 " + rank_program + " hold " + go);
-    for (int i = 0; i < 1000 && segment_names_of(pid).size() < 3; ++i) usleep(10000);
-    const auto names = segment_names_of(pid);
+    for (int i = 0; i < 1000 && test::segment_names_of(pid).size() < 3; ++i) usleep(10000);
+    const auto names = test::segment_names_of(pid);
     REQUIRE(names.size() == 3);
     std::vector<std::string> random_parts;
     for (const auto& name : names) {
@@ -165,8 +154,8 @@ TEST_CASE("a job stopped while its ranks hold rings and shared arrays removes th
         // Rank 1 waits for a file that never comes.
         const pid_t pid = test::start(mprun + " -n 2 --timeout 1 --grace 0.2 " + rank_program +
                                       " hold never.there");
-        for (int i = 0; i < 1000 && segment_names_of(pid).size() < 3; ++i) usleep(10000);
-        CHECK(segment_names_of(pid).size() == 3);
+        for (int i = 0; i < 1000 && test::segment_names_of(pid).size() < 3; ++i) usleep(10000);
+        CHECK(test::segment_names_of(pid).size() == 3);
         auto r = test::finish(pid);
         CHECK(r.code == 124);
         CHECK(test::segments_of(pid) == 0);  // at once: mprun removed them before exiting
@@ -174,8 +163,8 @@ TEST_CASE("a job stopped while its ranks hold rings and shared arrays removes th
     }
     SECTION("SIGKILL of mprun alone: the watchdog removes them") {
         const pid_t pid = test::start(mprun + " -n 2 " + rank_program + " hold never.there");
-        for (int i = 0; i < 1000 && segment_names_of(pid).size() < 3; ++i) usleep(10000);
-        REQUIRE(segment_names_of(pid).size() == 3);
+        for (int i = 0; i < 1000 && test::segment_names_of(pid).size() < 3; ++i) usleep(10000);
+        REQUIRE(test::segment_names_of(pid).size() == 3);
         const pid_t watchdog = watchdog_of(pid);
         REQUIRE(watchdog > 0);
         kill(pid, SIGKILL);
@@ -192,8 +181,8 @@ TEST_CASE("SIGKILL of mprun's whole process group leaves no segment and no proce
         unlink(go.c_str());
         // setsid makes mprun (same pid) the leader of a group of its own.
         const pid_t pid = test::start("setsid " + mprun + " -n 2 " + rank_program + " hold " + go);
-        for (int i = 0; i < 1000 && segment_names_of(pid).size() < 3; ++i) usleep(10000);
-        REQUIRE(segment_names_of(pid).size() == 3);
+        for (int i = 0; i < 1000 && test::segment_names_of(pid).size() < 3; ++i) usleep(10000);
+        REQUIRE(test::segment_names_of(pid).size() == 3);
         const pid_t watchdog = watchdog_of(pid);
         REQUIRE(watchdog > 0);
         CHECK(stat_field(watchdog, 5) == std::to_string(watchdog));  // a group of its own
@@ -210,7 +199,7 @@ TEST_CASE("SIGKILL of mprun's whole process group leaves no segment and no proce
         pid_t launcher = -1;
         for (int i = 0; i < 1000 && launcher < 0; ++i) {
             const auto children = children_of(timeout);
-            if (!children.empty() && segment_names_of(children[0]).size() == 1)
+            if (!children.empty() && test::segment_names_of(children[0]).size() == 1)
                 launcher = children[0];
             else
                 usleep(1000);

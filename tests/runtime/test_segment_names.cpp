@@ -17,14 +17,7 @@ namespace {
 const pid_t owner = getpid();
 
 std::vector<std::string> own_segments() {
-    const std::string prefix = "spmd-" + std::to_string(owner) + "-";
-    std::vector<std::string> names;
-    if (DIR* dir = opendir("/dev/shm")) {
-        while (dirent* e = readdir(dir))
-            if (std::string(e->d_name).rfind(prefix, 0) == 0) names.push_back(e->d_name);
-        closedir(dir);
-    }
-    return names;
+    return test::segment_names_of(owner);
 }
 
 // Sends a message large enough for a pair ring and small enough to sit in it unreceived.

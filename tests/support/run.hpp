@@ -72,16 +72,20 @@ inline std::vector<std::string> lines(const std::string& text) {
     return out;
 }
 
-// Segments in /dev/shm made by launcher `pid` (names are "spmd-<pid>-...").
-inline int segments_of(pid_t pid) {
+// The segments in /dev/shm made by launcher `pid` (names are "spmd-<pid>-...").
+inline std::vector<std::string> segment_names_of(pid_t pid) {
     const std::string prefix = "spmd-" + std::to_string(pid) + "-";
-    int count = 0;
+    std::vector<std::string> names;
     if (DIR* dir = opendir("/dev/shm")) {
         while (dirent* e = readdir(dir))
-            if (std::string(e->d_name).rfind(prefix, 0) == 0) ++count;
+            if (std::string(e->d_name).rfind(prefix, 0) == 0) names.push_back(e->d_name);
         closedir(dir);
     }
-    return count;
+    return names;
+}
+
+inline int segments_of(pid_t pid) {
+    return int(segment_names_of(pid).size());
 }
 
 // Live (non-zombie) processes whose environment names a job of launcher `pid`: its

@@ -161,6 +161,20 @@ void empty_status(MPI_Status* status) {
     }
 }
 
+// Completes every request of a Waitall/Testall whose requests are all done; the first
+// error is reported once, as MPI_ERR_IN_STATUS, after every status is filled.
+void retire_all(int count, MPI_Request requests[], MPI_Status statuses[]) {
+    std::string why;
+    for (int i = 0; i < count; ++i) {
+        MPI_Status* st = statuses ? &statuses[i] : nullptr;
+        if (request(requests[i]))
+            retire(&requests[i], st, why);
+        else
+            empty_status(st);
+    }
+    if (!why.empty()) fail(MPI_ERR_IN_STATUS, why);
+}
+
 void check_handles(int count, const MPI_Request requests[]) {
     if (count < 0) fail(MPI_ERR_COUNT, "count " + std::to_string(count) + " is negative");
     for (int i = 0; i < count; ++i) request(requests[i]);
@@ -271,15 +285,7 @@ int MPI_Waitall(int count, MPI_Request requests[], MPI_Status statuses[]) {
                 if (Request* r = request(requests[i]); r && !r->done) return false;
             return true;
         });
-        std::string why;
-        for (int i = 0; i < count; ++i) {
-            MPI_Status* st = statuses ? &statuses[i] : nullptr;
-            if (request(requests[i]))
-                retire(&requests[i], st, why);
-            else
-                empty_status(st);
-        }
-        if (!why.empty()) fail(MPI_ERR_IN_STATUS, why);
+        retire_all(count, requests, statuses);
     });
 }
 
@@ -324,15 +330,7 @@ int MPI_Testall(int count, MPI_Request requests[], int* flag, MPI_Status statuse
         for (int i = 0; i < count; ++i)
             if (Request* r = request(requests[i]); r && !r->done) *flag = 0;
         if (!*flag) return;
-        std::string why;
-        for (int i = 0; i < count; ++i) {
-            MPI_Status* st = statuses ? &statuses[i] : nullptr;
-            if (request(requests[i]))
-                retire(&requests[i], st, why);
-            else
-                empty_status(st);
-        }
-        if (!why.empty()) fail(MPI_ERR_IN_STATUS, why);
+        retire_all(count, requests, statuses);
     });
 }
 
