@@ -45,7 +45,7 @@ struct Variant {
 
 std::vector<Variant> variants() {
     std::vector<Variant> v;
-    for (CopyPath p : {CopyPath::sse2, CopyPath::avx2, CopyPath::avx512})
+    for (CopyPath p : {CopyPath::sse2, CopyPath::avx2, CopyPath::avx512, CopyPath::rep_movsb})
         if (spmd::detail::copy_path_supported(p))
             for (bool streaming : {false, true})
                 v.push_back(

@@ -11,7 +11,8 @@ namespace spmd::detail {
 
 // Vector widths the copy can use; the widest the CPU supports is picked at run time,
 // so a library built without -march=native is as fast as one built with it.
-enum class CopyPath { sse2, avx2, avx512 };
+// rep_movsb is the CPU's string copy, where it is a fast one (ERMS and FSRM).
+enum class CopyPath { sse2, avx2, avx512, rep_movsb };
 
 // Below this size a copy is a few overlapping vector moves either way: libc's memcpy
 // (or the compiler's inline moves, for a constant size) does it best.
