@@ -118,9 +118,8 @@ void Messenger::send(int dest, int tag, const void* data, std::size_t bytes, Wai
     const std::uint64_t free_turn = 2 * (ticket / Inbox::cells);
     const WaitFor what{job_.header().abort, call, dest, tag};
     inbox.space.wait(what, [&] { return cell.turn.load(std::memory_order_acquire) == free_turn; });
-    const std::uint32_t how = !bulk                                                            ? 0
-                              : write_posted(dest, inbox.posted, ticket, tag, bytes_in, bytes) ? 2
-                                                                                               : 1;
+    std::uint32_t how = bulk ? 1 : 0;  // MessageCell::bulk
+    if (bulk && write_posted(dest, inbox.posted, ticket, tag, bytes_in, bytes)) how = 2;
     cell.source = rank_;
     cell.tag = tag;
     cell.size = bytes;
