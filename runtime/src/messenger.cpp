@@ -73,7 +73,9 @@ struct Messenger::PairRing {
 Messenger::Messenger(JobSegment& job, int rank) : job_(job), rank_(rank) {
     allow_single_copy_from_siblings();
 }
-Messenger::~Messenger() = default;
+Messenger::~Messenger() {
+    if (handed_back_ != next_ticket_) hand_back();
+}
 
 Messenger::PairRing& Messenger::outgoing(int dest) {
     auto& ring = out_rings_[dest];
@@ -127,6 +129,7 @@ void Messenger::send(int dest, int tag, const void* data, std::size_t bytes, Wai
     if (!bulk && bytes) copy_bytes(cell.payload, bytes_in, bytes);
     cell.turn.store(free_turn + 1, std::memory_order_release);
     inbox.arrived.notify_all();
+    if (handed_back_ != next_ticket_) hand_back();
     if (how == 1) stream_out(what, bytes_in, bytes);
 }
 
@@ -191,10 +194,23 @@ MessageCell& Messenger::next_envelope(WaitCall call, int source, int tag) {
     return cell;
 }
 
-void Messenger::release(MessageCell& cell) {
-    cell.turn.store(2 * (next_ticket_ / Inbox::cells + 1), std::memory_order_release);
+void Messenger::release() {
     ++next_ticket_;
-    job_.inbox(rank_).space.notify_all();
+    if (next_ticket_ - handed_back_ >= max_owed) return hand_back();
+    auto& owed = owed_before_waiting;
+    if (owed.owner != this) {
+        owed.settle();
+        owed = {[](void* self) { static_cast<Messenger*>(self)->hand_back(); }, this};
+    }
+}
+
+void Messenger::hand_back() {
+    Inbox& inbox = job_.inbox(rank_);
+    for (; handed_back_ < next_ticket_; ++handed_back_)
+        inbox.cell[handed_back_ % Inbox::cells].turn.store(2 * (handed_back_ / Inbox::cells + 1),
+                                                           std::memory_order_release);
+    inbox.space.notify_all();
+    if (owed_before_waiting.owner == this) owed_before_waiting = {};
 }
 
 // Takes the envelope out of the inbox into the private list, with its whole payload:
@@ -203,7 +219,7 @@ Messenger::Stashed& Messenger::stash(MessageCell& cell, WaitCall call) {
     Stashed entry{{cell.source, cell.tag, cell.size}, std::vector<std::byte>(cell.size)};
     const bool bulk = cell.bulk;
     if (!bulk && cell.size) copy_bytes(entry.payload.data(), cell.payload, cell.size);
-    release(cell);
+    release();
     if (bulk)
         stream_in({job_.header().abort, call, entry.status.source, entry.status.tag},
                   entry.payload.data(), entry.payload.size());
@@ -266,7 +282,7 @@ Status Messenger::recv(int source, int tag, void* data, std::size_t capacity, Wa
         const Status status{cell.source, cell.tag, cell.size};
         const std::uint32_t how = cell.bulk;  // 2: already in `out`
         if (how == 0 && cell.size) copy_bytes(out, cell.payload, cell.size);
-        release(cell);
+        release();
         if (how == 1)
             stream_in({job_.header().abort, call, status.source, status.tag}, out, status.bytes);
         trace_recv.result(status.source, status.tag, status.bytes);
@@ -304,6 +320,7 @@ bool Messenger::try_post(int dest, int tag, const void* data, std::size_t bytes)
     if (!bulk && bytes) copy_bytes(cell->payload, data, bytes);
     cell->turn.store(2 * (ticket / Inbox::cells) + 1, std::memory_order_release);
     inbox.arrived.notify_all();
+    if (handed_back_ != next_ticket_) hand_back();
     return true;
 }
 
@@ -354,7 +371,7 @@ const MessageCell* Messenger::try_peek() {
 void Messenger::take(void* out) {
     MessageCell& cell = job_.inbox(rank_).cell[next_ticket_ % Inbox::cells];
     if (!cell.bulk && cell.size) copy_bytes(out, cell.payload, cell.size);
-    release(cell);
+    release();
 }
 
 }  // namespace spmd::detail

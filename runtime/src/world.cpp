@@ -186,8 +186,9 @@ void World::barrier_in(detail::WaitCall call) {
         detail::BarrierFlag& in = job_->barrier_flag(rank_, round);
         // Wrap-safe "in.epoch >= epoch": a fast peer may already signal the next epoch.
         auto arrived = [&] {
-            if (progress_hook_) progress_hook_();
-            return std::int32_t(in.epoch.load(std::memory_order_acquire) - epoch) >= 0;
+            if (std::int32_t(in.epoch.load(std::memory_order_acquire) - epoch) >= 0) return true;
+            if (progress_hook_) progress_hook_();  // only while waiting: not in the way of a flag
+            return false;
         };
         const int from = (rank_ - distance + size_) % size_;
         detail::wait_until({abort, call, from}, arrived, [&](long timeout_ns) {

@@ -12,11 +12,15 @@
 #include <optional>
 
 #include "ops.hpp"
+#include "spmd/detail/messenger.hpp"
 #include "state.hpp"
 
 namespace spmd::mpi {
 
 namespace {
+
+// Up to this many ranks a small broadcast is flat (see coll_bcast).
+constexpr int flat_bcast_ranks = 32;
 
 Request send_request(const Members& m, int to, const void* data, std::size_t bytes) {
     Request r;
@@ -79,10 +83,24 @@ void coll_barrier(const Members& m) {
     }
 }
 
-// Binomial tree: relative rank v receives from v - 2^k (its lowest set bit), then sends
-// to v + 2^j for the smaller powers; ceil(log2 n) rounds.
+// A payload that travels inline in an envelope goes flat: root posts one to every rank
+// and returns (posting costs it ~0.1 us a rank), so each rank waits for root alone, not
+// for a chain of forwarding ranks that may not hold a core (more ranks than cores).
+// Larger ones go down a binomial tree: relative rank v receives from v - 2^k (its lowest
+// set bit), then sends to v + 2^j for the smaller powers; ceil(log2 n) rounds.
 void coll_bcast(const Members& m, void* data, std::size_t bytes, int root) {
     const int n = m.size();
+    if (!detail::Messenger::is_bulk(bytes) && n <= flat_bcast_ranks) {
+        if (m.rank != root) return coll_recv(m, root, data, bytes);
+        std::vector<Request> sends;
+        sends.reserve(std::size_t(n));
+        for (int r = 0; r < n; ++r)
+            if (r != root) {
+                sends.push_back(send_request(m, r, data, bytes));
+                engine().start_send(sends.back());
+            }
+        return wait_all(sends, {});
+    }
     const int v = (m.rank - root + n) % n;
     int mask = 1;
     while (mask < n) {

@@ -3,6 +3,7 @@
 // pack it into one contiguous buffer and receives unpack it.
 #include <wchar.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "state.hpp"
@@ -11,14 +12,36 @@ namespace spmd::mpi {
 
 namespace {
 
+void add_run(std::vector<Run>& runs, std::size_t offset, std::size_t length) {
+    if (!length) return;
+    if (!runs.empty() && runs.back().offset + runs.back().length == offset)
+        runs.back().length += length;
+    else
+        runs.push_back({offset, length});
+}
+
+// A value-index pair as C lays it out in the user's memory, padding included.
 template <class V>
-struct Pair {
+struct CPair {
     V value;
     int index;
 };
 
-// Sizes of the predefined types, by handle. Pair types travel with their C struct's
-// padding, so their size is the struct's (MPI_DOUBLE_INT: 16 bytes, not 12).
+// The pair types are defined as structs of a value and an int (the standard's MINLOC and
+// MAXLOC section), so their
+// size counts the two members and their extent the C struct's: MPI_DOUBLE_INT has size
+// 12 and extent 16, as in other MPIs. Where C pads the struct, the type is strided and
+// travels packed, without the padding (reductions work on it packed: ops.hpp).
+template <class V>
+void set_pair_layout(Datatype& t) {
+    t.extent = sizeof(CPair<V>);
+    t.runs.clear();
+    add_run(t.runs, 0, sizeof(V));
+    add_run(t.runs, offsetof(CPair<V>, index), sizeof(int));
+    t.contiguous = t.size == t.extent;
+}
+
+// Sizes of the predefined types, by handle.
 std::size_t predefined_size(int handle) {
     switch (handle) {
         case MPI_CHAR:
@@ -72,19 +95,38 @@ std::size_t predefined_size(int handle) {
         case MPI_UINT64_T:
             return 8;
         case MPI_2INT:
-            return sizeof(Pair<int>);
+            return sizeof(int) + sizeof(int);
         case MPI_FLOAT_INT:
-            return sizeof(Pair<float>);
+            return sizeof(float) + sizeof(int);
         case MPI_DOUBLE_INT:
-            return sizeof(Pair<double>);
+            return sizeof(double) + sizeof(int);
         case MPI_LONG_INT:
-            return sizeof(Pair<long>);
+            return sizeof(long) + sizeof(int);
         case MPI_SHORT_INT:
-            return sizeof(Pair<short>);
+            return sizeof(short) + sizeof(int);
         case MPI_LONG_DOUBLE_INT:
-            return sizeof(Pair<long double>);
+            return sizeof(long double) + sizeof(int);
         default:
             return 0;
+    }
+}
+
+void set_pair_layout_of(int handle, Datatype& t) {
+    switch (handle) {
+        case MPI_2INT:
+            return set_pair_layout<int>(t);
+        case MPI_FLOAT_INT:
+            return set_pair_layout<float>(t);
+        case MPI_DOUBLE_INT:
+            return set_pair_layout<double>(t);
+        case MPI_LONG_INT:
+            return set_pair_layout<long>(t);
+        case MPI_SHORT_INT:
+            return set_pair_layout<short>(t);
+        case MPI_LONG_DOUBLE_INT:
+            return set_pair_layout<long double>(t);
+        default:
+            return;  // a basic type: one run, its size
     }
 }
 
@@ -101,6 +143,7 @@ struct Types {
             t->basic = h;
             t->basics = 1;
             t->predefined = true;
+            set_pair_layout_of(h, *t);
             table[std::size_t(h)] = t;
         }
     }
@@ -118,14 +161,6 @@ struct Types {
 Types& types() {
     static Types t;
     return t;
-}
-
-void add_run(std::vector<Run>& runs, std::size_t offset, std::size_t length) {
-    if (!length) return;
-    if (!runs.empty() && runs.back().offset + runs.back().length == offset)
-        runs.back().length += length;
-    else
-        runs.push_back({offset, length});
 }
 
 // A type made of `blocks` blocks of `block` elements of old, block i starting `stride`

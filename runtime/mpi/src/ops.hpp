@@ -10,11 +10,14 @@
 
 namespace spmd::mpi::ops {
 
+// A value-index pair as it travels and is reduced: packed, without C's padding (an
+// MPI_DOUBLE_INT is 12 bytes, its type's size; datatype.cpp packs and unpacks it).
 template <class V>
-struct Pair {
+struct __attribute__((packed)) Pair {
     V value;
     int index;
 };
+static_assert(sizeof(Pair<double>) == sizeof(double) + sizeof(int));
 
 struct Sum {
     template <class T>

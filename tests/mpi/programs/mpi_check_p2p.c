@@ -1,6 +1,7 @@
 /* Point-to-point calls against their definitions: blocking and nonblocking sends and
  * receives, wildcards and the status, probe and Get_count, PROC_NULL, Request_free,
  * Ssend, strided datatypes, and rings that must not deadlock at any message size. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,6 +228,61 @@ int main(int argc, char** argv) {
         MPI_Type_free(&column);
         MPI_Type_free(&pair);
         CHECK(column == MPI_DATATYPE_NULL, "Type_free nulls the handle");
+    }
+    /* The pair types are structs of a value and an int: their size counts the two members,
+     * their extent is the C struct's, and the padding between is neither sent nor written. */
+    {
+        struct double_int {
+            double value;
+            int index;
+        };
+        struct short_int {
+            short value;
+            int index;
+        };
+        int tsize;
+        MPI_Type_size(MPI_DOUBLE_INT, &tsize);
+        CHECK(tsize == (int)(sizeof(double) + sizeof(int)), "MPI_DOUBLE_INT size %d", tsize);
+        MPI_Type_size(MPI_SHORT_INT, &tsize);
+        CHECK(tsize == (int)(sizeof(short) + sizeof(int)), "MPI_SHORT_INT size %d", tsize);
+        MPI_Type_size(MPI_2INT, &tsize);
+        CHECK(tsize == 2 * (int)sizeof(int), "MPI_2INT size %d", tsize);
+        MPI_Type_size(MPI_LONG_DOUBLE_INT, &tsize);
+        CHECK(tsize == (int)(sizeof(long double) + sizeof(int)), "MPI_LONG_DOUBLE_INT size %d",
+              tsize);
+
+        enum { n = 5 };
+        struct double_int out[n], in[n];
+        struct short_int sout[n], sin[n];
+        memset(in, 0x5a, sizeof in);
+        memset(sin, 0x5a, sizeof sin);
+        for (int i = 0; i < n; ++i) {
+            out[i].value = rank + i / 4.0;
+            out[i].index = 10 * rank + i;
+            sout[i].value = (short)(rank - i);
+            sout[i].index = 100 * rank + i;
+        }
+        MPI_Status st;
+        MPI_Sendrecv(out, n, MPI_DOUBLE_INT, right, 43, in, n, MPI_DOUBLE_INT, left, 43,
+                     MPI_COMM_WORLD, &st);
+        int count = 0;
+        MPI_Get_count(&st, MPI_DOUBLE_INT, &count);
+        CHECK(count == n, "Get_count of MPI_DOUBLE_INT: %d, want %d", count, n);
+        MPI_Get_count(&st, MPI_BYTE, &count);
+        CHECK(count == n * (int)(sizeof(double) + sizeof(int)), "MPI_DOUBLE_INT bytes: %d", count);
+        MPI_Sendrecv(sout, n, MPI_SHORT_INT, right, 44, sin, n, MPI_SHORT_INT, left, 44,
+                     MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        unsigned char pad[sizeof(struct double_int)];
+        memset(pad, 0x5a, sizeof pad);
+        for (int i = 0; i < n; ++i) {
+            CHECK(in[i].value == left + i / 4.0 && in[i].index == 10 * left + i,
+                  "MPI_DOUBLE_INT element %d", i);
+            CHECK(sin[i].value == (short)(left - i) && sin[i].index == 100 * left + i,
+                  "MPI_SHORT_INT element %d", i);
+            const size_t gap = offsetof(struct short_int, index) - sizeof(short);
+            CHECK(memcmp((char*)&sin[i] + sizeof(short), pad, gap) == 0,
+                  "MPI_SHORT_INT's padding %d is left as it was", i);
+        }
     }
     return finish("p2p");
 }

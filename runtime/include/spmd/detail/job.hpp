@@ -53,10 +53,13 @@ struct alignas(64) CounterSlot {
     std::atomic<std::uint64_t> word{0};
 };
 
-// One message envelope in a rank's inbox; small payloads travel inline.
+// One message envelope in a rank's inbox; small payloads travel inline. The payload
+// starts in the envelope's own cache line, so a message of up to 32 bytes costs the
+// receiver one line, the one it polls.
 struct alignas(64) MessageCell {
     static constexpr std::size_t bytes = 2048;
-    static constexpr std::size_t inline_capacity = bytes - 64;
+    static constexpr std::size_t header_bytes = 32;
+    static constexpr std::size_t inline_capacity = bytes - header_bytes;
     std::atomic<std::uint64_t> turn{0};  // 2 * round: free in that round; + 1: full
     std::int32_t source = 0;
     std::int32_t tag = 0;
@@ -64,9 +67,11 @@ struct alignas(64) MessageCell {
     // 0: inline; 1: the payload follows through the sender's pair ring; 2 (delivered):
     // the sender already wrote it into the receiver's posted buffer (single_copy.hpp).
     std::uint32_t bulk = 0;
-    alignas(64) std::byte payload[inline_capacity];
+    alignas(header_bytes) std::byte payload[inline_capacity];
 };
 static_assert(sizeof(MessageCell) == MessageCell::bytes);
+static_assert(offsetof(MessageCell, payload) == MessageCell::header_bytes,
+              "a small payload shares the cache line of the envelope");
 
 // A large recv the inbox's owner is blocked in: the sender that holds ticket
 // `waiting - 1` may write a matching payload straight into `address`. The owner writes

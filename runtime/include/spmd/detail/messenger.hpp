@@ -65,13 +65,21 @@ private:
     // Waits for the next envelope (for `call` from source with tag, as published while
     // blocked); returns it, still occupying its cell.
     MessageCell& next_envelope(WaitCall call, int source, int tag);
-    void release(MessageCell& cell);
+    // Frees the cell of the envelope just read, for senders: lazily (see hand_back).
+    void release();
+    // Hands the read cells back to senders: stores their free turns and wakes a sender
+    // asleep on a full inbox. Done after this rank's next post (behind the fence the post
+    // pays anyway), before any wait (owed_before_waiting), or once max_owed cells wait,
+    // so a rank answering a message does not first stall on the cell's cache line.
+    void hand_back();
+    static constexpr std::uint64_t max_owed = 4;
     Stashed& stash(MessageCell& cell, WaitCall call);
     std::deque<Stashed>::iterator find_stashed(int source, int tag);
 
     JobSegment& job_;
     int rank_;
     std::uint64_t next_ticket_ = 0;  // of this rank's own inbox
+    std::uint64_t handed_back_ = 0;  // cells of tickets below it are free for senders
     std::deque<Stashed> unexpected_;
     std::map<int, std::unique_ptr<PairRing>> out_rings_, in_rings_;
 };

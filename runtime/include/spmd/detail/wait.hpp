@@ -33,6 +33,19 @@ WaitPolicy& wait_policy();
 
 [[noreturn]] void throw_aborted();
 
+// Work this process owes other ranks before it waits for anything: the messenger hands
+// back the inbox cells it has read only then (or when it next posts), so that a rank
+// answering a message does not stall on that store first. One owner at a time; a new
+// owner first runs the old one's work.
+struct OwedWork {
+    void (*run)(void* owner) = nullptr;
+    void* owner = nullptr;
+    void settle() {
+        if (run) run(owner);  // the owner clears it
+    }
+};
+inline OwedWork owed_before_waiting;
+
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
@@ -57,6 +70,7 @@ template <class Ready, class Sleep>
 bool wait_until(const WaitFor& what, Ready&& ready, Sleep&& sleep, long deadline_ns = -1) {
     const std::atomic<std::uint32_t>& abort = *what.abort;
     if (ready()) return true;
+    owed_before_waiting.settle();
     WaitPolicy& policy = wait_policy();
     for (int i = 0; i < policy.polls; ++i) {
         cpu_relax();
@@ -77,6 +91,7 @@ bool wait_until(const WaitFor& what, Ready&& ready, Sleep&& sleep, long deadline
             if (now - start > policy.yield_ns) break;
         }
     }
+    owed_before_waiting.settle();  // what ready() took while polling, before sleeping
     SlowWait slow(what, start, deadline_ns >= 0);
     for (;;) {
         if (abort.load(std::memory_order_relaxed)) throw_aborted();
