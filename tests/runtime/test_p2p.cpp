@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <numeric>
+#include <spmd/detail/job.hpp>
 #include <spmd/launch.hpp>
 #include <vector>
 
@@ -68,6 +69,29 @@ TEST_CASE("messages with one source and tag never overtake each other") {
             expect(msg.size() == (msg[0] % 100 == 0 ? 5000u : 2u), "wrong length");
         }
     }));
+}
+
+TEST_CASE("a receiver that reads a message and then waits elsewhere frees its cell") {
+    // The receiver hands read inbox cells back to senders lazily (after its next send, or
+    // before any wait): here the sender's last message needs the very cell of the first
+    // one, and the receiver's next wait is a barrier that needs the sender.
+    constexpr int messages = int(spmd::detail::Inbox::cells) + 1;
+    for (int round = 0; round < 3; ++round)
+        REQUIRE_NOTHROW(spmd::launch(2, [&](spmd::World& world) {
+            if (world.rank() == 1) {
+                for (int i = 0; i < messages; ++i) world.send(0, 4, std::vector<int>{i});
+                world.barrier();
+                return;
+            }
+            std::vector<int> msg(1);
+            world.recv(1, 4, msg);
+            expect(msg[0] == 0, "first message");
+            world.barrier();
+            for (int i = 1; i < messages; ++i) {
+                world.recv(1, 4, msg);
+                expect(msg[0] == i, "messages out of order");
+            }
+        }));
 }
 
 TEST_CASE("sizes from 0 bytes to 256 MiB arrive intact") {
