@@ -28,10 +28,9 @@ struct CPair {
 };
 
 // The pair types are defined as structs of a value and an int (the standard's MINLOC and
-// MAXLOC section), so their
-// size counts the two members and their extent the C struct's: MPI_DOUBLE_INT has size
-// 12 and extent 16, as in other MPIs. Where C pads the struct, the type is strided and
-// travels packed, without the padding (reductions work on it packed: ops.hpp).
+// MAXLOC section), so their size counts the two members and their extent is the C
+// struct's: MPI_DOUBLE_INT has size 12 and extent 16, as in other MPIs. Where C pads the
+// struct, the type is strided and travels packed (reductions work on it packed: ops.hpp).
 template <class V>
 void set_pair_layout(Datatype& t) {
     t.extent = sizeof(CPair<V>);

@@ -3,6 +3,7 @@
 #include "ops.hpp"
 
 #include <cstring>
+#include <vector>
 
 #include "state.hpp"
 
@@ -46,8 +47,8 @@ bool commutative(MPI_Op op) {
 void check_op(MPI_Op op, const Datatype& type) {
     if (find_user(op)) {
         // A user function is handed the data in the type's own layout; strided types
-        // travel packed, so they are left out.
-        if (!type.contiguous)
+        // travel packed, so they are left out, but for the padded pair types (combine).
+        if (!type.contiguous && !type.predefined)
             fail(MPI_ERR_TYPE, "user operations on strided datatypes are not supported");
         return;
     }
@@ -60,7 +61,14 @@ void combine(MPI_Op op, int basic, MPI_Datatype type, const void* left, void* ri
              std::size_t basics, std::size_t count) {
     if (const UserOp* u = find_user(op)) {
         int len = int(count);
-        u->fn(const_cast<void*>(left), right, &len, &type);
+        const Datatype& t = *datatype(type);
+        if (t.contiguous) return u->fn(const_cast<void*>(left), right, &len, &type);
+        // A padded pair type (MPI_DOUBLE_INT): the function sees C's struct layout.
+        std::vector<std::byte> l(count * t.extent), r(count * t.extent);
+        unpack(t, count, static_cast<const std::byte*>(left), count * t.size, l.data());
+        unpack(t, count, static_cast<const std::byte*>(right), count * t.size, r.data());
+        u->fn(l.data(), r.data(), &len, &type);
+        pack(t, count, r.data(), static_cast<std::byte*>(right));
         return;
     }
     ops::with_builtin(basic, op, [&]<class T>(auto fn) {

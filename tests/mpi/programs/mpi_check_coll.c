@@ -18,6 +18,20 @@ static void matmul(void* in, void* inout, int* len, MPI_Datatype* type) {
         memcpy(b, c, sizeof c);
     }
 }
+/* A user op on MPI_DOUBLE_INT sees C's struct layout: sums values, keeps the largest index. */
+struct double_int {
+    double v;
+    int i;
+};
+static void sum_value_max_index(void* in, void* inout, int* len, MPI_Datatype* type) {
+    (void)type;
+    const struct double_int* a = in;
+    struct double_int* b = inout;
+    for (int k = 0; k < *len; ++k) {
+        b[k].v += a[k].v;
+        if (a[k].i > b[k].i) b[k].i = a[k].i;
+    }
+}
 static void mat_of(int r, int* m) {
     m[0] = 1;
     m[1] = r + 1;
@@ -142,6 +156,15 @@ static void check_comm(MPI_Comm comm, const char* name) {
         } l = {7, rank}, lo;
         MPI_Allreduce(&l, &lo, 1, MPI_LONG_INT, MPI_MINLOC, comm);
         CHECK(lo.v == 7 && lo.i == 0, "%s LONG_INT MINLOC", name);
+        MPI_Op op;
+        MPI_Op_create(sum_value_max_index, 1, &op);
+        struct double_int d[2] = {{rank, 10 * rank}, {0.5, -rank}}, dout[2];
+        MPI_Allreduce(d, dout, 2, MPI_DOUBLE_INT, op, comm);
+        CHECK(dout[0].v == size * (size - 1) / 2.0 && dout[0].i == 10 * (size - 1) &&
+                  dout[1].v == 0.5 * size && dout[1].i == 0,
+              "%s user op on MPI_DOUBLE_INT: %g %d %g %d", name, dout[0].v, dout[0].i, dout[1].v,
+              dout[1].i);
+        MPI_Op_free(&op);
     }
 
     /* A non-commutative user op: applied in rank order (Reduce, Allreduce, Scan). */
