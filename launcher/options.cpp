@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -79,6 +80,27 @@ std::string resolve_program(const std::string& program) {
     // mpirun also runs a program of the current directory that PATH does not list.
     if (auto found = check("./" + program); !found.empty()) return found;
     throw UsageError("cannot run '" + program + "': not found in PATH or the current directory");
+}
+
+// The kernel runs ELF programs and scripts that start with "#!"; anything else fails in
+// execv with ENOEXEC once per rank (a shell would run it with sh: mprun, like mpirun, does
+// not). Refuse it here, once, with the way out. An unreadable file is left to execv.
+void refuse_unrunnable(const std::string& program, const std::string& path) {
+    char start[4] = {};
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (!file) return;
+    const std::size_t got = std::fread(start, 1, sizeof start, file);
+    std::fclose(file);
+    if (got >= 2 && start[0] == '#' && start[1] == '!') return;
+    if (got == 4 && std::memcmp(start,
+                                "\x7f"
+                                "ELF",
+                                4) == 0)
+        return;
+    throw UsageError("cannot run '" + program +
+                     "': neither an ELF program nor a script starting with #!; add a #! "
+                     "line, or run it as: mprun ... sh " +
+                     program);
 }
 
 // mpirun's spellings that name a policy: what mprun does for each, or a refusal.
@@ -220,6 +242,7 @@ Options parse_options(int argc, char** argv) {
     if (options.command.empty())
         throw UsageError("no program to run (usage: mprun -n N program [args...]; see --help)");
     options.program_path = resolve_program(options.command[0]);
+    refuse_unrunnable(options.command[0], options.program_path);
     refuse_real_mpi(options.command[0], options.program_path);
     return options;
 }

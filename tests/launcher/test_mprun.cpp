@@ -1,9 +1,12 @@
 // The launcher as a user meets it: environment, output, exit codes, failure reports,
 // stopping the rest, timeouts, signals, bad input, and nothing left behind in any case.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 
 #include "../support/run.hpp"
 
@@ -180,6 +183,29 @@ TEST_CASE("bad input: one line, exit 2, nothing started") {
     CHECK_THAT(job("-n 2 no_such_cmd_xyz").err, Contains("not found in PATH"));
     CHECK_THAT(job("--bogus true").err, Contains("bogus"));
     CHECK(job("-n 2 ''").err == "mprun: the program name is empty ('')\n");
+}
+
+TEST_CASE("a script without #! is refused once, before any rank starts") {
+    {
+        std::ofstream("no_shebang.sh") << "touch started.marker\n";
+        std::ofstream("empty_program");
+    }
+    REQUIRE(chmod("no_shebang.sh", 0755) == 0);
+    REQUIRE(chmod("empty_program", 0755) == 0);
+    auto r = job("-n 2 ./no_shebang.sh");
+    CHECK(r.code == 2);
+    CHECK(r.err ==
+          "mprun: cannot run './no_shebang.sh': neither an ELF program nor a script starting "
+          "with #!; add a #! line, or run it as: mprun ... sh ./no_shebang.sh\n");
+    CHECK_FALSE(test::file_exists("started.marker"));
+    CHECK(job("-n 1 sh ./no_shebang.sh").code == 0);  // the way out it names works
+    CHECK(test::file_exists("started.marker"));
+    r = job("-n 2 ./empty_program");
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("neither an ELF program nor a script"));
+    unlink("no_shebang.sh");
+    unlink("empty_program");
+    unlink("started.marker");
 }
 
 TEST_CASE("--help and --version") {
