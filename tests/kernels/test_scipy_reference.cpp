@@ -21,8 +21,7 @@ const std::string python = "/usr/bin/python3";
 
 // Writes the inputs and references into dir, or ends the test as skipped.
 void make_references(const test::TempDir& dir) {
-    const auto script = std::filesystem::path(__FILE__).parent_path() / "scipy_reference.py";
-    const auto r = test::run(python + " " + script.string() + " " + dir.path.string());
+    const auto r = test::run(python + " " + SCIPY_REFERENCE_SCRIPT + " " + dir.path.string());
     if (r.code == 77 || !test::file_exists(python)) {
         std::fputs(r.err.empty() ? "SKIP: /usr/bin/python3 is not installed\n" : r.err.c_str(),
                    stderr);
