@@ -181,6 +181,7 @@ void Transport::Impl::end_job(const std::string& line, int exit_code) {
     if (job->header().aborted_by.compare_exchange_strong(nobody, std::uint32_t(rank) + 1)) {
         std::fprintf(stderr, "%s\n", line.c_str());
         std::fflush(stderr);
+        if (size == 1) _exit(exit_code);  // no peer to stop, and no banner from MPI_Abort
         MPI_Abort(comm, exit_code);
     }
     // Another rank of this host is ending the job with its own line: mpirun stops us.
