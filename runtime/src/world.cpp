@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <limits>
 
@@ -78,6 +79,8 @@ World::World() {
     detail::set_waiting_rank(&job(), rank_);
     current_transport = transport_.get();
     std::set_terminate(report_and_exit);
+    // Under mprun --trace; after set_terminate, so that its errors reach mprun's report.
+    if (std::getenv("SPMD_JOB")) detail::trace::attach_from_environment(rank_, size_);
     set_state(detail::WorldState::open);
 }
 

@@ -41,7 +41,6 @@ std::unique_ptr<Transport> Transport::open() {
         impl->rank = parse_env_int("SPMD_RANK", 0, impl->size - 1);
         impl->job = JobSegment::attach(std::getenv("SPMD_JOB"), impl->size);
         impl->under_launcher = true;
-        trace::attach_from_environment(impl->rank, impl->size);  // errors reported
     } else {
         impl->job = JobSegment::create(1);
         impl->job->remove_names();  // nobody else will attach: the mapping is enough
