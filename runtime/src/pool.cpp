@@ -67,6 +67,12 @@ Pool::Pool(World& world, std::string_view name, PoolOptions options)
       control_(reinterpret_cast<detail::PoolControl*>(memory_.data())),
       queued_(world, "pool '" + name_ + "' queued", options_.slots),
       finished_(world, "pool '" + name_ + "' finished", options_.slots) {
+    // Its task slots are a World::shared array, which is a host's: workers on another host
+    // would read another copy. (Its queues would span hosts; its slots do not yet.)
+    if (world.node().count > 1)
+        throw UsageError("pool '" + name_ + "' spans " + std::to_string(world.node().count) +
+                         " hosts, but spmd::Pool runs on one host only (its task slots are "
+                         "shared memory); across hosts use spmd::Queue");
     if (world.rank() == 0) {
         in_flight_.resize(options_.slots);
         for (std::size_t i = options_.slots; i-- > 0;) free_.push_back(std::uint32_t(i));

@@ -4,6 +4,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -14,7 +15,8 @@ namespace spmd {
 
 namespace detail {
 struct EventControl;
-}
+class RemoteEvent;  // the MPI transport's storage (detail/remote_event.hpp)
+}  // namespace detail
 
 class Event {
 public:
@@ -45,9 +47,13 @@ private:
     bool wait_ns(long long timeout_ns);  // negative: no timeout
 
     std::string name_;
+#if defined(SPMD_TRANSPORT_MPI)
+    std::shared_ptr<detail::RemoteEvent> remote_;  // one word in rank 0's memory
+#else
     const std::atomic<std::uint32_t>* abort_;
     SharedArray<std::byte> memory_;
     detail::EventControl* control_;
+#endif
 };
 
 }  // namespace spmd

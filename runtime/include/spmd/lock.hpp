@@ -7,6 +7,7 @@
 // (or "..., which exited without unlocking" if rank 2 left main still holding it).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -17,7 +18,8 @@ namespace spmd {
 
 namespace detail {
 struct LockControl;
-}
+class RemoteLock;  // the MPI transport's storage (detail/remote_event.hpp)
+}  // namespace detail
 
 class Lock {
 public:
@@ -38,14 +40,18 @@ public:
     const std::string& name() const { return name_; }
 
 private:
+    std::string name_;
+#if defined(SPMD_TRANSPORT_MPI)
+    std::shared_ptr<detail::RemoteLock> remote_;  // one word in rank 0's memory
+#else
     [[noreturn]] void throw_holder_gone(int holder);
     bool holder_gone(int holder) const;
 
-    std::string name_;
     detail::JobSegment* job_;
     std::uint32_t me_;  // this rank + 1: the value of the lock word while we hold it
     SharedArray<std::byte> memory_;
     detail::LockControl* control_;
+#endif
 };
 
 }  // namespace spmd

@@ -25,6 +25,9 @@
 #include "spmd/error.hpp"
 #include "spmd/world.hpp"
 
+#if defined(SPMD_TRANSPORT_MPI)
+#include "spmd/detail/queue_mpi.hpp"  // the same API, over rank 0's memory across hosts
+#else
 namespace spmd {
 
 namespace detail {
@@ -251,3 +254,4 @@ private:
 };
 
 }  // namespace spmd
+#endif  // SPMD_TRANSPORT_MPI
