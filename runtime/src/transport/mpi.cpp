@@ -80,9 +80,10 @@ std::unique_ptr<Transport> Transport::open() {
 #ifdef OMPI_MAJOR_VERSION
         // Open MPI 4.1's one-sided component osc/rdma crashes (SIGSEGV in the vader BTL's
         // emulated atomics) when a rank applies an atomic to its own window, which the loop
-        // counters on rank 0 do. Leave it out, unless the user chose components themselves:
-        // osc/sm then serves one host, osc/pt2pt many.
-        setenv("OMPI_MCA_osc", "^rdma", 0);
+        // counters on rank 0 do; and with osc/rdma left out, osc/ucx takes windows that span
+        // hosts over TCP and hangs Queue's polls there. Unless the user chose components
+        // themselves, osc/sm serves one host and osc/pt2pt many.
+        setenv("OMPI_MCA_osc", "sm,pt2pt", 0);
 #endif
         MPI_Init(nullptr, nullptr);
         impl->finalize = true;
