@@ -1,9 +1,8 @@
-#include "spmd/event.hpp"
-
 #include <atomic>
 
 #include "spmd/detail/job.hpp"
 #include "spmd/detail/wait.hpp"
+#include "spmd/event.hpp"
 
 namespace spmd {
 

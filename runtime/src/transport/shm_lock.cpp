@@ -1,10 +1,9 @@
-#include "spmd/lock.hpp"
-
 #include <atomic>
 
 #include "spmd/detail/futex.hpp"
 #include "spmd/detail/job.hpp"
 #include "spmd/detail/wait.hpp"
+#include "spmd/lock.hpp"
 
 namespace spmd {
 
