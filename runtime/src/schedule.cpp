@@ -42,7 +42,7 @@ std::string_view to_string(Schedule s) {
 }
 
 ScheduledLoop::ScheduledLoop(std::size_t n, Schedule policy, std::size_t chunk, int rank, int size,
-                             std::atomic<std::uint64_t>* counter, std::uint32_t generation)
+                             detail::ScheduleCounter counter, std::uint32_t generation)
     : n_(n),
       policy_(policy),
       chunk_(chunk),
@@ -80,13 +80,12 @@ Range ScheduledLoop::next_static() {
 }
 
 Range ScheduledLoop::next_shared() {
-    std::uint64_t word = counter_->load(std::memory_order_relaxed);
+    std::uint64_t word = counter_.load();
     for (;;) {
         const int order = generation_order(std::uint32_t(word >> index_bits), generation_);
         if (order > 0) return {};  // a later loop took the word: ours is exhausted
         if (order < 0) {           // an earlier loop's word: the first to arrive resets it
-            counter_->compare_exchange_weak(word, std::uint64_t(generation_) << index_bits,
-                                            std::memory_order_relaxed);
+            counter_.compare_exchange(word, std::uint64_t(generation_) << index_bits);
             continue;
         }
         const std::size_t next = word & index_mask;
@@ -96,8 +95,7 @@ Range ScheduledLoop::next_shared() {
         if (policy_ == Schedule::guided)  // OpenMP: remaining / N, at least the chunk
             take = std::max(chunk_, (remaining + size_ - 1) / size_);
         take = std::min(take, remaining);
-        if (counter_->compare_exchange_weak(word, word + take, std::memory_order_relaxed))
-            return {next, next + take};
+        if (counter_.compare_exchange(word, word + take)) return {next, next + take};
     }
 }
 

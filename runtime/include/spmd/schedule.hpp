@@ -7,7 +7,6 @@
 //   for (spmd::Range r : world.schedule(n, spmd::Schedule::guided))
 //       for (std::size_t i = r.begin; i < r.end; ++i) work(i);
 #pragma once
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -21,6 +20,19 @@ enum class Schedule { static_, dynamic, guided };
 Schedule parse_schedule(std::string_view word);
 std::string_view to_string(Schedule s);
 
+namespace detail {
+// The counter a dynamic or guided loop takes its chunks from: a 64-bit word that the
+// transport keeps (shm: in the job segment; mpi: in a window on rank 0).
+struct ScheduleCounter {
+    void* where = nullptr;  // shm: the std::atomic word; mpi: the transport's window
+    std::size_t slot = 0;   // mpi: the word's index in the window
+    std::uint64_t load() const;
+    // As std::atomic::compare_exchange_weak: true if the word held `expected` and now holds
+    // `desired`; else false (perhaps spuriously) and `expected` is what the word held.
+    bool compare_exchange(std::uint64_t& expected, std::uint64_t desired) const;
+};
+}  // namespace detail
+
 struct Range {
     std::size_t begin = 0;
     std::size_t end = 0;
@@ -29,14 +41,14 @@ struct Range {
 };
 
 // One rank's pass over a scheduled loop: an input range of Range, taken once.
-// Dynamic and guided chunks come from a counter word in the job segment holding
+// Dynamic and guided chunks come from a counter word of the transport holding
 // (generation << 40 | next index): generations let one word serve loop after loop with
 // no reset, because a rank leaves loop g only once its indices are all taken, so a word
 // that already shows a later generation means "loop g is over".
 class ScheduledLoop {
 public:
     ScheduledLoop(std::size_t n, Schedule policy, std::size_t chunk, int rank, int size,
-                  std::atomic<std::uint64_t>* counter, std::uint32_t generation);
+                  detail::ScheduleCounter counter, std::uint32_t generation);
 
     // The next range of this rank, or an empty one when the loop is over.
     Range next();
@@ -75,7 +87,7 @@ private:
     std::size_t chunk_;
     int rank_;
     int size_;
-    std::atomic<std::uint64_t>* counter_;
+    detail::ScheduleCounter counter_;
     std::uint32_t generation_;
     std::size_t static_step_ = 0;  // static: how many ranges this rank has taken
 };

@@ -1,6 +1,12 @@
 // spmd::World: one rank's handle on its job. Made from argc/argv (or the environment)
 // in a program started by `mprun -n N`, it attaches to the job's shared segment; started
-// without mprun, it is a world of size 1 and the same program runs unchanged.
+// without mprun, it is a world of size 1 and the same program runs unchanged. Built with
+// -DSPMD_TRANSPORT=mpi, the same World runs over MPI under `mpirun`, across hosts.
+//
+// Many hosts: a shared array (and what stands on one: Queue, Event, Lock, Pool, the shared
+// containers, map's scratch) is a host's, shared by the ranks on that host (node()); ranks
+// on other hosts have their own copy. Results that must reach every host travel by
+// collectives or messages. Under mprun there is one host, holding every rank.
 //
 //   spmd::World world(argc, argv);
 //   auto a = world.shared<double>("A", n);  // collective: every rank sees the same array
@@ -23,6 +29,7 @@
 #include "spmd/error.hpp"
 #include "spmd/message.hpp"
 #include "spmd/ndarray.hpp"
+#include "spmd/node.hpp"
 #include "spmd/schedule.hpp"
 #include "spmd/shared_array.hpp"
 
@@ -44,7 +51,7 @@ class SharedVector;  // shared_vector.hpp
 
 namespace detail {
 class JobSegment;
-class Messenger;
+class Transport;
 enum class WorldState : std::uint32_t;
 enum class WaitCall : std::uint32_t;
 }  // namespace detail
@@ -52,8 +59,9 @@ enum class WaitCall : std::uint32_t;
 class World {
 public:
     // Attaches to the job named by SPMD_JOB/SPMD_RANK/SPMD_SIZE, or makes a world of
-    // size 1 when they are absent. argc/argv are accepted for MPI_Init symmetry and left
-    // unchanged. One World per process.
+    // size 1 when they are absent; under the MPI transport, initialises MPI and joins
+    // MPI_COMM_WORLD (finalised when the World ends). argc/argv are accepted for MPI_Init
+    // symmetry and left unchanged. One World per process.
     World();
     World(int& argc, char**& argv);
     // Used by spmd::launch: a rank of a job whose segment this process already maps.
@@ -64,6 +72,9 @@ public:
 
     int rank() const { return rank_; }
     int size() const { return size_; }
+    // The host this rank runs on: its index among the hosts, the world ranks on it and
+    // this rank's place among them (node.hpp). Under mprun: one host, every rank.
+    const Node& node() const { return node_; }
 
     // Returns once every rank has called it: a dissemination barrier (Hensgen, Finkel and
     // Manber 1988) on flags in the segment. Throws spmd::Aborted if the job is failing.
@@ -84,10 +95,11 @@ public:
 
     // Called at every poll of a barrier wait (so also inside the collectives): a layer
     // with transfers of its own in flight (the MPI API) keeps them moving meanwhile.
-    void set_progress_hook(std::function<void()> hook) { progress_hook_ = std::move(hook); }
+    void set_progress_hook(std::function<void()> hook);
 
     // Collective: every rank calls it with the same name and count, in the same order
-    // as its other collective calls. The array starts zeroed.
+    // as its other collective calls. The array starts zeroed. It is shared by the ranks
+    // of one host (see above); use it only while the World lives.
     template <class T>
     SharedArray<T> shared(std::string_view name, std::size_t count) {
         auto [mapping, bytes] = shared_bytes(name, count, sizeof(T), alignof(T));
@@ -247,8 +259,8 @@ public:
         return locate(values, true);
     }
 
-    // The job's control segment (for the primitives built on it).
-    detail::JobSegment& job() const { return *job_; }
+    // This host's control segment (for the primitives built on it; see transport.hpp).
+    detail::JobSegment& job() const;
 
 private:
     template <class F>
@@ -257,22 +269,15 @@ private:
     std::pair<std::shared_ptr<void>, void*> shared_bytes(std::string_view name, std::size_t count,
                                                          std::size_t elem_size,
                                                          std::size_t elem_align);
-    void attach_from_environment();
     void send_bytes(int dest, int tag, const void* data, std::size_t bytes);
     Status recv_bytes(int source, int tag, void* data, std::size_t capacity);
-    detail::Messenger& messenger();
     void broadcast_bytes(void* data, std::size_t bytes, int root);
     void reduce_bytes(const void* in, void* out, std::size_t count, std::size_t out_count,
                       std::size_t elem, detail::Combine combine, const void* fn, int root);
-    void reduce_by_messages(const std::byte* in, std::byte* out, std::size_t count,
-                            std::size_t elem, detail::Combine combine, const void* fn, int root);
     void gather_bytes(const void* in, void* out, std::size_t bytes, std::size_t out_bytes,
                       int root);
     void scatter_bytes(const void* in, void* out, std::size_t bytes, std::size_t in_bytes,
                        int root);
-    int next_scratch_half() { return int(collective_count_++ & 1); }
-    // barrier() on behalf of a collective: a wait on a departed rank names `call`.
-    void barrier_in(detail::WaitCall call);
     void check_root(int root, const char* what) const;
 
     template <class T>
@@ -303,14 +308,11 @@ private:
     }
     void set_state(detail::WorldState state);
 
-    std::shared_ptr<detail::JobSegment> job_;
+    std::unique_ptr<detail::Transport> transport_;  // shm or mpi, chosen at configure time
     int rank_ = 0;
     int size_ = 1;
-    std::uint32_t barrier_epoch_ = 0;
+    Node node_;
     std::uint32_t schedule_count_ = 0;
-    std::uint64_t collective_count_ = 0;
-    std::unique_ptr<detail::Messenger> messenger_;
-    std::function<void()> progress_hook_;
     SharedArray<std::byte> map_scratch_;  // World::map's results, kept for the next map
 };
 
