@@ -70,10 +70,10 @@ compare_kernel() {
   for i in "${!ways[@]}"; do
     way=${ways[$i]}
     out=$work/$kernel-$i
-    start=$(date +%s.%N)
+    start=$(date +%s%N)
     run "$way" "$kernel" "$out" "$@" >"$out.log" 2>&1
     status=$?
-    secs=$(echo "$(date +%s.%N) - $start" | bc)
+    msec=$((($(date +%s%N) - start) / 1000000))
     if [ $status -ne 0 ]; then
       fail "$kernel under $way: exit $status: $(tail -c 800 "$out.log")"
       continue
@@ -82,7 +82,7 @@ compare_kernel() {
       [ -e "$f" ] || { fail "$kernel under ${ways[0]} wrote no file"; break; }
       cmp -s "$f" "$out${f#"$ref"}" || fail "$kernel under $way: $(basename "${out}${f#"$ref"}") differs from ${ways[0]}'s"
     done
-    echo "kernel=$kernel way=\"$way\" seconds=$secs files=$(ls "$out"_*.npy 2>/dev/null | wc -l)"
+    echo "kernel=$kernel way=\"$way\" msec=$msec files=$(ls "$out"_*.npy 2>/dev/null | wc -l)"
   done
 }
 
