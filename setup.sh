@@ -4,6 +4,8 @@
 #   ./setup.sh          install what is missing, configure and build everything (build/bin/)
 #   ./setup.sh demo     ... only what the demo needs, then run the demo
 #   ./setup.sh test     ... the tests and what they run, then run every test
+# SPMD_TRANSPORT=mpi ./setup.sh [demo|test] does the same for World over a real MPI
+# (Debian's OpenMPI, installed then), in build-mpi/, with mpirun in place of mprun.
 # One line per step; the compiler's output goes to build/setup.log, shown on failure.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,8 +16,15 @@ case "$action" in
   *) echo "setup: unknown action '$action' (expected demo or test)" >&2; exit 2 ;;
 esac
 
-mkdir -p build
-log=$PWD/build/setup.log
+transport=${SPMD_TRANSPORT:-shm}
+case "$transport" in
+  shm) build=build ;;
+  mpi) build=build-mpi ;;
+  *) echo "setup: SPMD_TRANSPORT='$transport' is not a transport (expected shm or mpi)" >&2; exit 2 ;;
+esac
+
+mkdir -p $build
+log=$PWD/$build/setup.log
 : >"$log"
 started=$SECONDS
 step() { printf 'setup: %-58s' "$1"; step_started=$SECONDS; }
@@ -33,6 +42,7 @@ quietly() {
 packages=(g++ cmake make pkg-config libboost-dev libboost-program-options-dev
           libfftw3-dev libnanoflann-dev catch2
           nlohmann-json3-dev zlib1g-dev)  # trace tests: parse the JSON, decode a PNG
+[ "$transport" = mpi ] && packages+=(libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -47,32 +57,42 @@ fi
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-step "configuring build/"
-quietly cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON "${launcher[@]}"
+step "configuring $build/"
+quietly cmake -S . -B $build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON \
+  -DSPMD_TRANSPORT=$transport "${launcher[@]}"
 done_step
+# How the demo starts N ranks: mprun, or mpirun for the MPI build (as root it must be told).
+ranks=(build/bin/mprun -n)
+mprun_target=mprun
+if [ "$transport" = mpi ]; then
+  ranks=(mpirun --oversubscribe)
+  [ "$(id -u)" -ne 0 ] || ranks+=(--allow-run-as-root)
+  ranks+=(-n)
+  mprun_target=""
+fi
 
 case "$action" in
   demo)
-    step "building mprun, hello_barrier, knn, rbf, chirp"
-    quietly cmake --build build -j2 --target mprun hello_barrier knn rbf chirp
+    step "building ${mprun_target:+$mprun_target, }hello_barrier, knn, rbf, chirp"
+    quietly cmake --build $build -j2 --target $mprun_target hello_barrier knn rbf chirp
     done_step
     echo "setup: ready in $((SECONDS - started)) s; the demo:"
     run() { echo; echo "\$ $*"; "$@"; }
-    run build/bin/mprun -n 4 build/bin/hello_barrier
-    run build/bin/mprun -n 2 build/bin/knn --random 100000,8,20000 --seed 1 -k 5
-    run build/bin/mprun -n 2 build/bin/rbf --random 6000,3 --seed 1
-    run build/bin/mprun -n 2 build/bin/chirp --signal-mc 0.95,1.2,1.37,1.6
+    run "${ranks[@]}" 4 $build/bin/hello_barrier
+    run "${ranks[@]}" 2 $build/bin/knn --random 100000,8,20000 --seed 1 -k 5
+    run "${ranks[@]}" 2 $build/bin/rbf --random 6000,3 --seed 1
+    run "${ranks[@]}" 2 $build/bin/chirp --signal-mc 0.95,1.2,1.37,1.6
     ;;
   test)
     step "building the tests and the programs they run"
-    quietly cmake --build build -j2 --target spmd_tests
+    quietly cmake --build $build -j2 --target spmd_tests
     done_step
     echo "setup: running every test"
-    ctest --test-dir build --output-on-failure -j2
+    ctest --test-dir $build --output-on-failure -j2
     ;;
   "")
     step "building everything (mprun, kernels, examples, tests, benchmarks)"
-    quietly cmake --build build -j2
+    quietly cmake --build $build -j2
     done_step
     ;;
 esac
