@@ -9,9 +9,10 @@
 # system and PID space stay shared, as on a cluster with a shared file system. mpirun runs on
 # host a and starts host b's daemon through an rsh agent (--mca plm_rsh_agent) that enters
 # host b like ssh would: a clean environment and the words of the command run by sh -c.
-# MPI traffic is held to that network and loopback (btl tcp,self,vader; TCP and OOB on the
-# /24 only). Everything the rig makes is removed on exit, also after Ctrl-C or a failing
-# job; then it checks that no process is left in either host and fails if one was.
+# MPI traffic is held to that network and loopback (pml ob1, btl tcp,self,vader; TCP and
+# OOB on the /24 only; neither UCX nor osc/rdma). Everything the rig makes is removed on
+# exit, also after Ctrl-C or a failing job; then it checks that no process is left in
+# either host and fails if one was.
 #
 # Exit: the job's status; 124 when --timeout (default 300 s) ran out; 2 usage; 3 the rig
 # could not be built; 1 processes were left behind; 77 skipped (not root, no `ip netns`,
@@ -188,6 +189,9 @@ shift
 [[ "$program" == */* ]] && program=$(readlink -f "$program")
 args=("$mpirun" -n $((2 * ppn)) -H "$net.1:$ppn,$net.2:$ppn"
   --mca plm_rsh_agent "$rundir/agent"
+  # ob1 and its BTLs: Open MPI would otherwise pick UCX, which ignores the BTL settings;
+  # no osc/ucx for the same reason, no osc/rdma (it crashes in 4.1's vader atomics).
+  --mca pml ob1 --mca osc '^rdma,ucx'
   --mca btl tcp,self,vader --mca btl_tcp_if_include "$net.0/$prefix"
   --mca oob_tcp_if_include "$net.0/$prefix"
   # Both hosts share this machine's cores: no binding, and ranks yield while they wait.
