@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <string>
 
 #include "spmd/detail/trace.hpp"
+#include "spmd/detail/wait.hpp"
 #include "spmd/error.hpp"
 
 namespace spmd::detail {
@@ -144,6 +146,35 @@ bool Transport::aborted() const {
     return impl_->job->aborted();
 }
 
+void Transport::Impl::complete(MPI_Request& request) {
+    poll_until([&] {
+        int done = 0;
+        MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+        return done != 0;
+    });
+}
+
+void Transport::Impl::poll_until(const std::function<bool()>& ready) {
+    if (ready()) return;
+    WaitPolicy& policy = wait_policy();
+    for (int i = 0; i < policy.polls; ++i)
+        if (ready()) {
+            policy.polls = std::min(policy.max_polls, 2 * policy.polls);
+            return;
+        }
+    if (policy.polls > 16) policy.polls /= 2;
+    const long start = monotonic_ns();
+    // Nothing wakes a sleeper here (MPI moves only inside MPI calls), so naps stay short.
+    const timespec nap{0, 50'000};
+    for (;;) {
+        if (monotonic_ns() - start < policy.yield_ns)
+            yield_core();
+        else
+            nanosleep(&nap, nullptr);
+        if (ready()) return;
+    }
+}
+
 void Transport::Impl::end_job(const std::string& line, int exit_code) {
     std::fflush(nullptr);
     // The segment keeps a host to one line; across hosts, bad input fails the ranks of
@@ -184,7 +215,9 @@ void Transport::set_progress_hook(std::function<void()>) {}
 
 void Transport::barrier(WaitCall) {
     trace::Span trace_barrier(trace::Kind::barrier, -1, -1, 0);
-    MPI_Barrier(impl_->comm);
+    MPI_Request request;
+    MPI_Ibarrier(impl_->comm, &request);
+    impl_->complete(request);
 }
 
 // ---- Point-to-point. Messages to oneself wait in a private list (an MPI_Send to oneself
@@ -221,7 +254,9 @@ void Transport::send(int dest, int tag, const void* data, std::size_t bytes) {
         s.to_self.push_back({tag, {in, in + bytes}});
         return;
     }
-    MPI_Send(data, mpi_count(bytes, "send"), MPI_BYTE, dest, tag, s.comm);
+    MPI_Request request;
+    MPI_Isend(data, mpi_count(bytes, "send"), MPI_BYTE, dest, tag, s.comm, &request);
+    s.complete(request);
 }
 
 Status Transport::probe(int source, int tag) {
@@ -232,8 +267,13 @@ Status Transport::probe(int source, int tag) {
             if (tag == any_tag || m.tag == tag) return {s.rank, m.tag, m.payload.size()};
     if (source == s.rank) nothing_from_self("probe", s.rank, tag);
     MPI_Status status;
-    MPI_Probe(source == any_source ? MPI_ANY_SOURCE : source, tag == any_tag ? MPI_ANY_TAG : tag,
-              s.comm, &status);
+    const int from = source == any_source ? MPI_ANY_SOURCE : source;
+    const int with = tag == any_tag ? MPI_ANY_TAG : tag;
+    s.poll_until([&] {
+        int found = 0;
+        MPI_Iprobe(from, with, s.comm, &found, &status);
+        return found != 0;
+    });
     int count = 0;
     MPI_Get_count(&status, MPI_BYTE, &count);
     return {status.MPI_SOURCE, status.MPI_TAG, std::size_t(count)};
@@ -259,7 +299,9 @@ Status Transport::recv(int source, int tag, void* data, std::size_t capacity) {
     // Probe first, so that a message too large for the buffer stays for a later recv.
     const Status found = probe(source, tag);
     if (found.bytes > capacity) too_small(found, capacity);
-    MPI_Recv(data, int(found.bytes), MPI_BYTE, found.source, found.tag, s.comm, MPI_STATUS_IGNORE);
+    MPI_Request request;
+    MPI_Irecv(data, int(found.bytes), MPI_BYTE, found.source, found.tag, s.comm, &request);
+    s.complete(request);
     return found;
 }
 

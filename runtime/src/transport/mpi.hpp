@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -30,6 +31,11 @@ struct Transport::Impl {
     std::deque<Stashed> to_self;
 
     ~Impl();
+    // Waits for `request` the way the project's waits do (wait.hpp): poll, then yield the
+    // core, then nap; MPI's own blocking calls spin, which starves the ranks that work
+    // when a host runs more processes than cores.
+    void complete(MPI_Request& request);
+    void poll_until(const std::function<bool()>& ready);
     // Ends the job with `line` on stderr: the first rank of this host to get here prints
     // it and calls MPI_Abort; the others on the host stay quiet (no N copies of one line).
     [[noreturn]] void end_job(const std::string& line, int exit_code);

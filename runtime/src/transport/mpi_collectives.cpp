@@ -1,10 +1,11 @@
-// World's collectives over MPI's. Bytes are moved by MPI_Bcast, MPI_(All)gather and
-// MPI_Scatter, in pieces that keep MPI's int counts in range. A reduction never uses
-// MPI's reduction operations: MPI may combine in a tree, and floating point would then
-// differ in the last bits from the shm transport. Instead each element is combined by one
-// rank in rank order, acc = in(0); acc = fn(acc, in(r)), as shm_collectives.cpp does:
-// few elements are gathered whole; many go by a reduce-scatter (MPI_Alltoallv: rank q gets
-// sub-range q of every rank's input) and then an all-gather of the combined sub-ranges.
+// World's collectives over MPI's (their nonblocking forms, waited for as every wait of
+// the project is). Bytes are moved by MPI_Bcast, MPI_(All)gather and MPI_Scatter, in pieces that
+// keep MPI's int counts in range. A reduction never uses MPI's reduction operations: MPI may
+// combine in a tree, and floating point would then differ in the last bits from the shm transport.
+// Instead each element is combined by one rank in rank order, acc = in(0); acc = fn(acc, in(r)), as
+// shm_collectives.cpp does: few elements are gathered whole; many go by a reduce-scatter
+// (MPI_Alltoallv: rank q gets sub-range q of every rank's input) and then an all-gather of the
+// combined sub-ranges.
 #include <algorithm>
 #include <climits>
 #include <cstdint>
@@ -57,6 +58,14 @@ struct Strided {
     ~Strided() { MPI_Type_free(&type); }
 };
 
+// Starts a nonblocking collective and waits for it the project's way (Impl::complete).
+template <class Start>
+void nonblocking(Transport::Impl& self, Start&& start) {
+    MPI_Request request;
+    start(&request);
+    self.complete(request);
+}
+
 // One element of `elem` bytes as an MPI type, so that counts are in elements.
 struct Element {
     MPI_Datatype type = MPI_DATATYPE_NULL;
@@ -75,7 +84,9 @@ void Transport::Impl::broadcast(void* data, std::size_t bytes, int root) {
     TraceSpan trace(Kind::collective, root, -1, bytes, std::uint16_t(Collective::broadcast));
     auto* buffer = static_cast<std::byte*>(data);
     in_pieces(bytes, piece_bytes, [&](std::size_t done, std::size_t n) {
-        MPI_Bcast(buffer + done, int(n), MPI_BYTE, root, comm);
+        nonblocking(*this, [&](MPI_Request* r) {
+            MPI_Ibcast(buffer + done, int(n), MPI_BYTE, root, comm, r);
+        });
     });
 }
 
@@ -93,17 +104,27 @@ void Transport::Impl::gather(const void* in, void* out, std::size_t bytes, int r
     in_pieces(bytes, piece_bytes, [&](std::size_t done, std::size_t n) {
         if (n == bytes) {  // one piece: rank r's bytes at r * bytes
             if (everyone)
-                MPI_Allgather(source, int(n), MPI_BYTE, result, int(n), MPI_BYTE, comm);
+                nonblocking(*this, [&](MPI_Request* r) {
+                    MPI_Iallgather(source, int(n), MPI_BYTE, result, int(n), MPI_BYTE, comm, r);
+                });
             else
-                MPI_Gather(source + done, int(n), MPI_BYTE, result, int(n), MPI_BYTE, root, comm);
+                nonblocking(*this, [&](MPI_Request* r) {
+                    MPI_Igather(source + done, int(n), MPI_BYTE, result, int(n), MPI_BYTE, root,
+                                comm, r);
+                });
             return;
         }
         const Strided spaced(n, bytes);
         if (everyone)
-            MPI_Allgather(source + done, int(n), MPI_BYTE, result + done, 1, spaced.type, comm);
+            nonblocking(*this, [&](MPI_Request* r) {
+                MPI_Iallgather(source + done, int(n), MPI_BYTE, result + done, 1, spaced.type, comm,
+                               r);
+            });
         else
-            MPI_Gather(source + done, int(n), MPI_BYTE, receives ? result + done : nullptr, 1,
-                       spaced.type, root, comm);
+            nonblocking(*this, [&](MPI_Request* r) {
+                MPI_Igather(source + done, int(n), MPI_BYTE, receives ? result + done : nullptr, 1,
+                            spaced.type, root, comm, r);
+            });
     });
 }
 
@@ -118,12 +139,16 @@ void Transport::Impl::scatter(const void* in, void* out, std::size_t bytes, int 
     }
     in_pieces(bytes, piece_bytes, [&](std::size_t done, std::size_t n) {
         if (n == bytes) {
-            MPI_Scatter(source, int(n), MPI_BYTE, result, int(n), MPI_BYTE, root, comm);
+            nonblocking(*this, [&](MPI_Request* r) {
+                MPI_Iscatter(source, int(n), MPI_BYTE, result, int(n), MPI_BYTE, root, comm, r);
+            });
             return;
         }
         const Strided spaced(n, bytes);
-        MPI_Scatter(rank == root ? source + done : nullptr, 1, spaced.type, result + done, int(n),
-                    MPI_BYTE, root, comm);
+        nonblocking(*this, [&](MPI_Request* r) {
+            MPI_Iscatter(rank == root ? source + done : nullptr, 1, spaced.type, result + done,
+                         int(n), MPI_BYTE, root, comm, r);
+        });
     });
 }
 
@@ -149,9 +174,15 @@ void Transport::Impl::reduce(const void* in, void* out, std::size_t count, std::
     if (total * ranks <= gather_whole_below) {
         std::vector<std::byte> all(total * ranks);
         if (everyone)
-            MPI_Allgather(source, int(total), MPI_BYTE, all.data(), int(total), MPI_BYTE, comm);
+            nonblocking(*this, [&](MPI_Request* r) {
+                MPI_Iallgather(source, int(total), MPI_BYTE, all.data(), int(total), MPI_BYTE, comm,
+                               r);
+            });
         else
-            MPI_Gather(source, int(total), MPI_BYTE, all.data(), int(total), MPI_BYTE, root, comm);
+            nonblocking(*this, [&](MPI_Request* r) {
+                MPI_Igather(source, int(total), MPI_BYTE, all.data(), int(total), MPI_BYTE, root,
+                            comm, r);
+            });
         if (receives && total) {
             std::memcpy(result, all.data(), total);
             for (std::size_t r = 1; r < ranks; ++r)
@@ -179,8 +210,11 @@ void Transport::Impl::reduce(const void* in, void* out, std::size_t count, std::
                 recv_at[r] = int(r * (hi - lo));
             }
             theirs.resize(ranks * (hi - lo) * elem);
-            MPI_Alltoallv(source + done * elem, send_counts.data(), send_at.data(), element.type,
-                          theirs.data(), recv_counts.data(), recv_at.data(), element.type, comm);
+            nonblocking(*this, [&](MPI_Request* r) {
+                MPI_Ialltoallv(source + done * elem, send_counts.data(), send_at.data(),
+                               element.type, theirs.data(), recv_counts.data(), recv_at.data(),
+                               element.type, comm, r);
+            });
             const std::size_t mine = (hi - lo) * elem;
             partial.assign(theirs.begin(), theirs.begin() + std::ptrdiff_t(mine));
             for (std::size_t r = 1; r < ranks; ++r)
@@ -192,11 +226,16 @@ void Transport::Impl::reduce(const void* in, void* out, std::size_t count, std::
             }
             std::byte* target = result + done * elem;
             if (everyone)
-                MPI_Allgatherv(partial.data(), int(hi - lo), element.type, target,
-                               recv_counts.data(), recv_at.data(), element.type, comm);
+                nonblocking(*this, [&](MPI_Request* r) {
+                    MPI_Iallgatherv(partial.data(), int(hi - lo), element.type, target,
+                                    recv_counts.data(), recv_at.data(), element.type, comm, r);
+                });
             else
-                MPI_Gatherv(partial.data(), int(hi - lo), element.type, receives ? target : nullptr,
-                            recv_counts.data(), recv_at.data(), element.type, root, comm);
+                nonblocking(*this, [&](MPI_Request* r) {
+                    MPI_Igatherv(partial.data(), int(hi - lo), element.type,
+                                 receives ? target : nullptr, recv_counts.data(), recv_at.data(),
+                                 element.type, root, comm, r);
+                });
         });
 }
 
