@@ -68,6 +68,7 @@ pgrep -f "sleep 1234" >/dev/null && fail "the rig did not stop the leftover: $(p
 
 ip netns list | grep -q "^mprun-rig-" && fail "namespaces left: $(ip netns list | grep '^mprun-rig-')"
 ls -d /tmp/mprun-rig.* >/dev/null 2>&1 && fail "run directories left: $(ls -d /tmp/mprun-rig.*)"
+ls -d /tmp/ompi.twohost-* >/dev/null 2>&1 && fail "Open MPI session directories left: $(ls -d /tmp/ompi.twohost-*)"
 # Other jobs on this machine come and go in /dev/shm: look for what the rig's could make
 # (Open MPI names its files by host name: vader_segment.twohost-a...).
 new_shm=$(comm -13 <(echo "$shm_before") <(ls /dev/shm | sort) | grep -E 'rig-check|twohost' || true)

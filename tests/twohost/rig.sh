@@ -194,6 +194,8 @@ args=("$mpirun" -n $((2 * ppn)) -H "$net.1:$ppn,$net.2:$ppn"
   --mca pml ob1 --mca osc '^rdma,ucx'
   --mca btl tcp,self,vader --mca btl_tcp_if_include "$net.0/$prefix"
   --mca oob_tcp_if_include "$net.0/$prefix"
+  # Open MPI's session directories in the run directory: a killed job's go with it.
+  --mca orte_tmpdir_base "$rundir"
   # Both hosts share this machine's cores: no binding, and ranks yield while they wait.
   --bind-to none --oversubscribe --mca mpi_yield_when_idle 1 --allow-run-as-root)
 # shellcheck disable=SC2206  # word-split on purpose
