@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
         {"copy_bytes",
          [](void* d, const void* s, std::size_t n, CopyPath) { spmd::detail::copy_bytes(d, s, n); },
          CopyPath::sse2}};
-    for (CopyPath p : {CopyPath::sse2, CopyPath::avx2, CopyPath::avx512}) {
+    for (CopyPath p : {CopyPath::sse2, CopyPath::avx2, CopyPath::avx512, CopyPath::rep_movsb}) {
         if (!spmd::detail::copy_path_supported(p)) continue;
         const std::string name = spmd::detail::copy_path_name(p);
         methods.push_back({name,

@@ -11,7 +11,8 @@ namespace spmd::detail {
 
 namespace {
 constexpr std::uint64_t job_magic = 0x73706d646a6f6231ULL;  // "spmdjob1"
-constexpr std::uint32_t job_version = 4;  // 4: RankReport::exit_code, exit_status, wait
+// 5: Inbox::posted; 4: RankReport::exit_code, exit_status, wait
+constexpr std::uint32_t job_version = 5;
 
 std::size_t round_up(std::size_t n, std::size_t to) {
     return (n + to - 1) / to * to;

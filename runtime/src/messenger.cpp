@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "spmd/detail/copy.hpp"
+#include "spmd/detail/single_copy.hpp"
 #include "spmd/detail/trace.hpp"
 #include "spmd/error.hpp"
 
@@ -68,7 +70,9 @@ struct Messenger::PairRing {
     }
 };
 
-Messenger::Messenger(JobSegment& job, int rank) : job_(job), rank_(rank) {}
+Messenger::Messenger(JobSegment& job, int rank) : job_(job), rank_(rank) {
+    allow_single_copy_from_siblings();
+}
 Messenger::~Messenger() = default;
 
 Messenger::PairRing& Messenger::outgoing(int dest) {
@@ -114,15 +118,56 @@ void Messenger::send(int dest, int tag, const void* data, std::size_t bytes, Wai
     const std::uint64_t free_turn = 2 * (ticket / Inbox::cells);
     const WaitFor what{job_.header().abort, call, dest, tag};
     inbox.space.wait(what, [&] { return cell.turn.load(std::memory_order_acquire) == free_turn; });
+    std::uint32_t how = bulk ? 1 : 0;  // MessageCell::bulk
+    if (bulk && write_posted(dest, inbox.posted, ticket, tag, bytes_in, bytes)) how = 2;
     cell.source = rank_;
     cell.tag = tag;
     cell.size = bytes;
-    cell.bulk = bulk;
+    cell.bulk = how;
     if (!bulk && bytes) copy_bytes(cell.payload, bytes_in, bytes);
     cell.turn.store(free_turn + 1, std::memory_order_release);
     inbox.arrived.notify_all();
-    if (bulk) stream_out(what, bytes_in, bytes);
+    if (how == 1) stream_out(what, bytes_in, bytes);
 }
+
+// The single copy: only into a recv that waits for this very ticket (nothing can come
+// before it) and takes this message, so the sender never waits for the receiver.
+bool Messenger::write_posted(int dest, const PostedRecv& posted, std::uint64_t ticket, int tag,
+                             const std::byte* data, std::size_t bytes) {
+    if (bytes < single_copy_bytes || posted.waiting.load(std::memory_order_acquire) != ticket + 1)
+        return false;
+    if (!matches(posted.source, posted.tag, rank_, tag) || bytes > posted.capacity) return false;
+    // A receiver that died in its recv left its post: its pid may be another process's.
+    const RankReport& receiver = job_.report(dest);
+    if (receiver.exited.load(std::memory_order_acquire)) return false;
+    return write_into(receiver.pid.load(std::memory_order_relaxed), posted.address, data, bytes);
+}
+
+namespace {
+// Publishes a large recv's buffer while its rank waits for the next envelope, and takes
+// it back however the wait ends.
+class Posting {
+public:
+    Posting(PostedRecv& posted, std::uint64_t ticket, int source, int tag, void* data,
+            std::size_t capacity)
+        : posted_(capacity >= single_copy_bytes ? &posted : nullptr) {
+        if (!posted_) return;
+        posted_->source = source;
+        posted_->tag = tag;
+        posted_->address = reinterpret_cast<std::uintptr_t>(data);
+        posted_->capacity = capacity;
+        posted_->waiting.store(ticket + 1, std::memory_order_release);
+    }
+    ~Posting() {
+        if (posted_) posted_->waiting.store(0, std::memory_order_relaxed);
+    }
+    Posting(const Posting&) = delete;
+    Posting& operator=(const Posting&) = delete;
+
+private:
+    PostedRecv* posted_;
+};
+}  // namespace
 
 void Messenger::stream_out(const WaitFor& what, const std::byte* data, std::size_t bytes) {
     pump(outgoing(what.peer), what, bytes, 0,
@@ -208,7 +253,10 @@ Status Messenger::recv(int source, int tag, void* data, std::size_t capacity, Wa
     }
     if (source == rank_) nothing_from_self("recv", rank_, tag);
     for (;;) {
+        std::optional<Posting> posting;
+        posting.emplace(job_.inbox(rank_).posted, next_ticket_, source, tag, out, capacity);
         MessageCell& cell = next_envelope(call, source, tag);
+        posting.reset();
         if (!matches(source, tag, cell.source, cell.tag) || cell.size > capacity) {
             const Stashed& kept = stash(cell, call);
             if (matches(source, tag, kept.status.source, kept.status.tag))
@@ -216,10 +264,10 @@ Status Messenger::recv(int source, int tag, void* data, std::size_t capacity, Wa
             continue;
         }
         const Status status{cell.source, cell.tag, cell.size};
-        const bool bulk = cell.bulk;
-        if (!bulk && cell.size) copy_bytes(out, cell.payload, cell.size);
+        const std::uint32_t how = cell.bulk;  // 2: already in `out`
+        if (how == 0 && cell.size) copy_bytes(out, cell.payload, cell.size);
         release(cell);
-        if (bulk)
+        if (how == 1)
             stream_in({job_.header().abort, call, status.source, status.tag}, out, status.bytes);
         trace_recv.result(status.source, status.tag, status.bytes);
         return status;

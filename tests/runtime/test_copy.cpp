@@ -45,7 +45,7 @@ struct Variant {
 
 std::vector<Variant> variants() {
     std::vector<Variant> v;
-    for (CopyPath p : {CopyPath::sse2, CopyPath::avx2, CopyPath::avx512})
+    for (CopyPath p : {CopyPath::sse2, CopyPath::avx2, CopyPath::avx512, CopyPath::rep_movsb})
         if (spmd::detail::copy_path_supported(p))
             for (bool streaming : {false, true})
                 v.push_back(
@@ -141,10 +141,13 @@ TEST_CASE("every path copies large sizes at several offsets like memcpy") {
             }
 }
 
-TEST_CASE("copy_bytes uses the widest path the CPU supports") {
+TEST_CASE("copy_bytes uses fast rep movsb on Intel, else the widest vector path") {
     const CopyPath chosen = spmd::detail::copy_path();
     CHECK(spmd::detail::copy_path_supported(chosen));
-    if (spmd::detail::copy_path_supported(CopyPath::avx512))
+    __builtin_cpu_init();
+    if (__builtin_cpu_is("intel") && spmd::detail::copy_path_supported(CopyPath::rep_movsb))
+        CHECK(chosen == CopyPath::rep_movsb);
+    else if (spmd::detail::copy_path_supported(CopyPath::avx512))
         CHECK(chosen == CopyPath::avx512);
     else if (spmd::detail::copy_path_supported(CopyPath::avx2))
         CHECK(chosen == CopyPath::avx2);

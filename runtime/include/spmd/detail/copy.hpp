@@ -1,17 +1,20 @@
 // The one routine for bulk copies into and out of user buffers (messages, collectives,
-// queues, kernels' shared arrays). It aligns the destination, then moves vectors with
-// unaligned loads and aligned stores, so its speed does not depend on how the source and
-// destination sit relative to each other, nor on one libc's choice for one CPU (glibc's
-// `rep movsb` runs at a tenth of its speed on AMD Zen 3 when the two are misaligned).
+// queues, kernels' shared arrays), chosen per CPU at startup rather than left to one
+// libc's choice. On Intel CPUs with fast `rep movsb` (ERMS and FSRM) it is that string
+// copy, as fast as the best vector loop at every alignment there; elsewhere it aligns the
+// destination and moves vectors with unaligned loads and aligned stores, so its speed
+// does not depend on how source and destination sit relative to each other (`rep movsb`
+// runs at a tenth of its speed on AMD Zen 3 when the two are misaligned).
 #pragma once
 #include <cstddef>
 #include <cstring>
 
 namespace spmd::detail {
 
-// Vector widths the copy can use; the widest the CPU supports is picked at run time,
-// so a library built without -march=native is as fast as one built with it.
-enum class CopyPath { sse2, avx2, avx512 };
+// The copies it can use, picked at run time (so a library built without -march=native is
+// as fast as one built with it): rep_movsb on Intel where it is fast, else the widest
+// vector loop the CPU supports.
+enum class CopyPath { sse2, avx2, avx512, rep_movsb };
 
 // Below this size a copy is a few overlapping vector moves either way: libc's memcpy
 // (or the compiler's inline moves, for a constant size) does it best.

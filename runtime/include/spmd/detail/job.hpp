@@ -61,10 +61,23 @@ struct alignas(64) MessageCell {
     std::int32_t source = 0;
     std::int32_t tag = 0;
     std::uint64_t size = 0;
-    std::uint32_t bulk = 0;  // the payload follows through the sender's pair ring
+    // 0: inline; 1: the payload follows through the sender's pair ring; 2 (delivered):
+    // the sender already wrote it into the receiver's posted buffer (single_copy.hpp).
+    std::uint32_t bulk = 0;
     alignas(64) std::byte payload[inline_capacity];
 };
 static_assert(sizeof(MessageCell) == MessageCell::bytes);
+
+// A large recv the inbox's owner is blocked in: the sender that holds ticket
+// `waiting - 1` may write a matching payload straight into `address`. The owner writes
+// the fields, then `waiting`; they stay until that ticket's envelope arrives.
+struct alignas(64) PostedRecv {
+    std::atomic<std::uint64_t> waiting{0};  // ticket + 1; 0: none posted
+    std::int32_t source = 0;                // or any_source
+    std::int32_t tag = 0;                   // or any_tag
+    std::uint64_t address = 0;
+    std::uint64_t capacity = 0;
+};
 
 // A rank's inbox: a bounded multi-producer, single-consumer ring of envelopes. Senders
 // take tickets from `head`; the owner consumes in ticket order with a private counter.
@@ -73,6 +86,7 @@ struct Inbox {
     alignas(64) std::atomic<std::uint64_t> head{0};
     WaitWord arrived;  // the owner sleeps here for mail
     WaitWord space;    // senders sleep here for a free cell
+    PostedRecv posted;
     MessageCell cell[cells];
 };
 

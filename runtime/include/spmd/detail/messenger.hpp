@@ -58,6 +58,8 @@ private:
     struct PairRing;
     PairRing& outgoing(int dest);
     PairRing& incoming(int source);
+    bool write_posted(int dest, const PostedRecv& posted, std::uint64_t ticket, int tag,
+                      const std::byte* data, std::size_t bytes);
     void stream_out(const WaitFor& what, const std::byte* data, std::size_t bytes);
     void stream_in(const WaitFor& what, std::byte* data, std::size_t bytes);
     // Waits for the next envelope (for `call` from source with tag, as published while

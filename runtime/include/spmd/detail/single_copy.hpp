@@ -1,0 +1,30 @@
+// Single copy of a large payload: a sender writes it straight into the buffer of a
+// receiver that is blocked in a matching recv (Linux's process_vm_writev, "CMA"), instead
+// of copying it into the pair ring for the receiver to copy out again. Used only when the
+// receiver has published that it waits for this very message, so a sender never waits
+// for its receiver because of it; any refusal (Yama, seccomp, a receiver gone) falls
+// back to the ring.
+#pragma once
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace spmd::detail {
+
+// Payloads from this size on go straight into a posted receive buffer.
+inline constexpr std::size_t single_copy_bytes = 32 << 10;
+
+// Lets the other ranks of the job (siblings under one launcher) write into this process
+// where Yama's ptrace_scope = 1 asks for it; a no-op elsewhere.
+void allow_single_copy_from_siblings();
+
+// Writes `bytes` from `data` to `address` in process `pid`. False if it could not write
+// them all: the caller sends the payload the other way. A refusal by the system (not
+// permitted, not implemented) turns the single copy off for the rest of this process.
+bool write_into(pid_t pid, std::uint64_t address, const void* data, std::size_t bytes);
+
+// For tests: payloads this process has delivered by single copy.
+std::uint64_t single_copies();
+
+}  // namespace spmd::detail

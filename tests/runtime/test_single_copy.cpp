@@ -1,0 +1,256 @@
+// The single copy of large messages (a sender writes straight into a recv that waits for
+// it) against the ring path it falls back to: the same values, order per (source, tag),
+// any_source, probe then recv, buffers too small, every alignment; the ring when the
+// system refuses the single copy; and a peer dying around one, with no hang and no leak.
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <spmd/detail/single_copy.hpp>
+#include <spmd/launch.hpp>
+#include <thread>
+#include <vector>
+
+#include "../support/expect.hpp"
+#include "../support/run.hpp"
+
+namespace {
+using spmd::detail::single_copies;
+using test::expect;
+
+std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed) {
+    std::vector<std::byte> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = std::byte((i * 2654435761u ^ seed) >> 7);
+    return v;
+}
+
+constexpr int data_tag = 5, stop_tag = 9;
+
+// Rank 0 sends rank 1 large messages, each acknowledged, until one went by single copy
+// (rank 1 is back in its recv before rank 0 sends, nearly always at once) or `rounds`
+// messages went, then a last one (which may go either way). Rank 1 checks every byte.
+// Returns rank 0's count of single copies.
+std::uint64_t exchange(spmd::World& world, std::size_t bytes, int rounds) {
+    const std::uint64_t before = single_copies();
+    if (world.rank() == 0) {
+        for (int i = 0; i < rounds && single_copies() == before; ++i) {
+            world.send(1, data_tag, pattern(bytes, std::uint32_t(i)));
+            int ack = 0;
+            world.recv(1, data_tag, std::span<int>(&ack, 1));
+            expect(ack == i, "wrong ack");
+        }
+        world.send(1, stop_tag, std::vector<std::byte>(bytes));
+    } else if (world.rank() == 1) {
+        std::vector<std::byte> in(bytes + 4096);
+        for (int i = 0;; ++i) {
+            const spmd::Status s = world.recv(0, spmd::any_tag, std::span(in));
+            if (s.tag == stop_tag) break;
+            expect(s.bytes == bytes, "wrong size");
+            expect(std::vector<std::byte>(in.begin(), in.begin() + std::ptrdiff_t(bytes)) ==
+                       pattern(bytes, std::uint32_t(i)),
+                   "wrong bytes in message " + std::to_string(i));
+            world.send(0, data_tag, std::span<const int>(&i, 1));
+        }
+    }
+    return single_copies() - before;
+}
+
+// Makes process_vm_writev fail with EPERM in this process, as a container's seccomp
+// profile does.
+void refuse_process_vm_writev() {
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_vm_writev, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+    expect(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no_new_privs");
+    expect(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0, "seccomp");
+}
+}  // namespace
+
+TEST_CASE("a large message into a waiting recv goes by single copy, byte for byte") {
+    const std::size_t bytes =
+        GENERATE(std::size_t(32) << 10, std::size_t(1) << 20, (std::size_t(16) << 20) + 3);
+    INFO("bytes = " << bytes);
+    REQUIRE_NOTHROW(spmd::launch(2, [&](spmd::World& world) {
+        const std::uint64_t copies = exchange(world, bytes, 1000);
+        if (world.rank() == 0) expect(copies >= 1, "never by single copy");
+    }));
+}
+
+TEST_CASE("below the threshold, and into a buffer too small, a message takes the ring") {
+    REQUIRE_NOTHROW(spmd::launch(2, [&](spmd::World& world) {
+        const std::uint64_t copies = exchange(world, spmd::detail::single_copy_bytes - 1, 50);
+        if (world.rank() == 0) expect(copies == 0, "a small message went by single copy");
+        if (world.rank() == 0) {
+            for (int i = 0; i < 20; ++i) {
+                world.send(1, 3, pattern(1 << 20, 3));
+                world.barrier();
+            }
+            expect(single_copies() == 0, "wrote past a recv's buffer");
+        } else {
+            for (int i = 0; i < 20; ++i) {
+                std::vector<std::byte> small(64 << 10);
+                bool threw = false;
+                try {
+                    world.recv(0, 3, std::span(small));
+                } catch (const spmd::Error& e) {
+                    threw = std::string(e.what()).find("more than the buffer's 65536") !=
+                            std::string::npos;
+                }
+                expect(threw, "no error for a small buffer");
+                expect(world.recv_vector<std::byte>(0, 3) == pattern(1 << 20, 3), "kept");
+                world.barrier();
+            }
+        }
+    }));
+}
+
+TEST_CASE("single copies and ring transfers mixed keep order, values and alignment") {
+    // Ranks 1 and 2 send rank 0 large messages on two tags, of odd sizes, from every
+    // offset to a 64-byte line; rank 0 takes them by any_source, by (source, tag), and by
+    // probe then recv, into buffers at every offset, checking each against its sequence.
+    constexpr int per_tag = 40;
+    REQUIRE_NOTHROW(spmd::launch(3, [&](spmd::World& world) {
+        auto size_of = [](int source, int tag, int i) {
+            return (std::size_t(40) << 10) + std::size_t(source * 7777 + tag * 333 + i * 4099);
+        };
+        auto seed_of = [](int source, int tag, int i) {
+            return std::uint32_t(source * 100000 + tag * 1000 + i);
+        };
+        if (world.rank() != 0) {
+            std::vector<std::byte> out(1 << 20);
+            for (int i = 0; i < per_tag; ++i)
+                for (int tag : {0, 1}) {
+                    const std::size_t n = size_of(world.rank(), tag, i);
+                    const std::size_t at = std::size_t(i * 13 + tag) % 64;
+                    const auto want = pattern(n, seed_of(world.rank(), tag, i));
+                    std::memcpy(out.data() + at, want.data(), n);
+                    // Pacing only: rank 0 is then mostly blocked in a recv (single copy),
+                    // while the other messages queue up (ring).
+                    if (i % 2) usleep(1000);
+                    world.send(0, tag, std::span<const std::byte>(out.data() + at, n));
+                }
+            world.barrier();  // rank 0 has taken every message
+            const std::uint64_t copies = single_copies();
+            world.send(0, 7, std::span<const std::uint64_t>(&copies, 1));
+            return;
+        }
+        int next[3][2] = {};
+        std::vector<std::byte> in((1 << 20) + 256);
+        auto check = [&](const spmd::Status& s, const std::byte* at) {
+            const int i = next[s.source][s.tag]++;
+            expect(s.bytes == size_of(s.source, s.tag, i),
+                   "message " + std::to_string(i) + " from " + std::to_string(s.source) + " tag " +
+                       std::to_string(s.tag) + " overtaken");
+            expect(
+                std::memcmp(at, pattern(s.bytes, seed_of(s.source, s.tag, i)).data(), s.bytes) == 0,
+                "wrong bytes");
+            expect(at[s.bytes] == std::byte(0xEE), "wrote past the message");
+        };
+        for (int k = 0; k < 4 * per_tag; ++k) {
+            const std::size_t at = std::size_t(k * 17) % 64;
+            std::memset(in.data(), 0xEE, in.size());
+            const std::span<std::byte> buffer(in.data() + at, in.size() - 128);
+            spmd::Status s;
+            switch (k % 3) {
+                case 0:
+                    s = world.recv(spmd::any_source, spmd::any_tag, buffer);
+                    break;
+                case 1: {
+                    const int source = 1 + k % 2, tag = (k / 2) % 2;
+                    if (next[source][tag] == per_tag) {
+                        --k;  // that sequence is done: take any other
+                        s = world.recv(spmd::any_source, spmd::any_tag, buffer);
+                        ++k;
+                    } else {
+                        s = world.recv(source, tag, buffer);
+                    }
+                    break;
+                }
+                default: {
+                    const spmd::Status probed = world.probe(spmd::any_source, spmd::any_tag);
+                    s = world.recv(probed.source, probed.tag, buffer);
+                    expect(
+                        s.source == probed.source && s.tag == probed.tag && s.bytes == probed.bytes,
+                        "probe and recv disagree");
+                }
+            }
+            check(s, buffer.data());
+        }
+        for (int source : {1, 2})
+            for (int tag : {0, 1}) expect(next[source][tag] == per_tag, "a message missing");
+        world.barrier();
+        std::uint64_t copies[2] = {};
+        for (int source : {1, 2}) world.recv(source, 7, std::span(&copies[source - 1], 1));
+        expect(copies[0] + copies[1] > 0, "no message went by single copy");
+    }));
+}
+
+TEST_CASE("where the system refuses the single copy, messages take the ring") {
+    REQUIRE_NOTHROW(spmd::launch(2, [&](spmd::World& world) {
+        if (world.rank() == 0) {
+            refuse_process_vm_writev();
+            char byte = 0;
+            iovec one{&byte, 1};
+            errno = 0;
+            expect(process_vm_writev(getpid(), &one, 1, &one, 1, 0) == -1 && errno == EPERM,
+                   "the filter does not refuse");
+        }
+        const std::uint64_t copies = exchange(world, std::size_t(1) << 20, 200);
+        if (world.rank() == 0) expect(copies == 0, "a single copy got through");
+    }));
+}
+
+TEST_CASE("a peer dying around a single copy hangs no one and leaks nothing") {
+    const bool receiver_dies = GENERATE(true, false);
+    INFO((receiver_dies ? "the receiver dies in its recv" : "the sender dies mid-write"));
+    std::string what;
+    try {
+        spmd::launch(2, [&](spmd::World& world) {
+            const std::size_t bytes = std::size_t(64) << 20;
+            std::vector<std::byte> buffer(bytes, std::byte(1));
+            if (world.rank() == 1) {
+                const pid_t me = getpid();
+                world.send(0, 1, std::span<const pid_t>(&me, 1));
+                world.recv(0, 2, std::span(buffer));
+                if (receiver_dies) throw std::runtime_error("receiver survived");
+                return;
+            }
+            pid_t receiver = 0;
+            world.recv(1, 1, std::span<pid_t>(&receiver, 1));
+            usleep(50'000);  // rank 1 is blocked in its recv by now (if not, the ring)
+            if (receiver_dies) {
+                kill(receiver, SIGKILL);
+                world.send(1, 2, buffer);  // into a dead rank's posted recv: must fail
+            } else {
+                std::thread killer([] {
+                    usleep(2'000);
+                    raise(SIGKILL);
+                });
+                world.send(1, 2, buffer);
+                killer.join();
+            }
+        });
+    } catch (const spmd::Error& e) {
+        what = e.what();
+    }
+    INFO(what);
+    CHECK_THAT(what, Catch::Matchers::Contains(receiver_dies ? "rank 1" : "rank 0"));
+    CHECK(test::segments_of(getpid()) == 0);
+}
