@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "spmd/across_hosts.hpp"
 #include "spmd/chirp/bank.hpp"
 #include "spmd/chirp/bank_search.hpp"
 #include "spmd/chirp/signals.hpp"
@@ -232,17 +233,19 @@ void run(spmd::World& world, const Config& c) {
     }
     BankSearch search(world, c.grid, c.masses, c.fft);
 
-    // Signals are made once into a shared array that every rank reads: from the file by
-    // rank 0, or as chirps (and noise) by the rank owning each one's static share.
+    // Signals are made once per host into a shared array that the host's ranks read: from
+    // the file by the host's first rank (the file system is shared), or as chirps (and
+    // noise) by the host's rank owning each one's static share.
+    const spmd::Node& node = world.node();
     auto signals = world.shared<Complex>("chirp.signals", count * samples);
     if (!c.signals_file.empty()) {
-        if (world.rank() == 0) {
+        if (node.local_rank == 0) {
             spmd::npy::load_into(c.signals_file, c.signals_header, signals.span());
             check_finite(signals.span(), samples, c.signals_file);
         }
         world.barrier();
     }
-    const spmd::Range mine = static_share(count, world.rank(), world.size());
+    const spmd::Range mine = static_share(count, node.local_rank, int(node.ranks.size()));
     for (std::size_t k = mine.begin; k < mine.end; ++k) {
         const std::span<Complex> row = signals.span().subspan(k * samples, samples);
         if (c.signals_file.empty()) search.tables().waveform(truth[k], row);
@@ -251,6 +254,15 @@ void run(spmd::World& world, const Config& c) {
 
     auto snr = world.shared<double>("chirp.snr", count * c.masses.size());
     const auto best = search.match(signals.span(), snr.span());
+    // Rank 0 writes the table: the SNR columns of the templates of other hosts' ranks come
+    // to it by messages (none on one host).
+    std::vector<spmd::Range> columns;
+    if (node.count > 1) {
+        const spmd::Range share = search.templates().share();
+        for (std::size_t k = 0; k < count; ++k)
+            columns.push_back({k * c.masses.size() + share.begin, k * c.masses.size() + share.end});
+    }
+    spmd::gather_pieces(world, snr.span(), std::span<const spmd::Range>(columns));
     if (world.rank() != 0) return;
 
     for (std::size_t k = 0; k < count; ++k) {

@@ -54,19 +54,16 @@ BankSearch::BankSearch(World& world, const Grid& grid, std::vector<double> masse
     // Every rank must run rank 0's plan: MEASURE picks by timing, so independent planning
     // could pick different algorithms, and SNRs would then differ in the last bits
     // depending on which rank computed them. Wisdom carries the choice over.
-    auto length = world.shared<std::uint64_t>("chirp.wisdom.length", 1);
+    // Broadcast, so that ranks on other hosts get it too.
     std::string wisdom;
     if (world.rank() == 0) {
         filter_ = plan_first(grid_, fft);
         wisdom = export_wisdom();
-        length[0] = wisdom.size();
     }
-    world.barrier();
-    auto text = world.shared<char>("chirp.wisdom", length[0]);
-    if (world.rank() == 0) std::memcpy(text.data(), wisdom.data(), wisdom.size());
-    world.barrier();
+    wisdom.resize(world.broadcast_value(wisdom.size()));
+    world.broadcast(std::span<char>(wisdom));
     if (world.rank() != 0) {
-        import_wisdom(std::string(text.data(), text.size()));
+        import_wisdom(wisdom);
         filter_ = std::make_unique<MatchedFilter>(grid_, fft.rigor, /*wisdom_only=*/true);
     }
 }

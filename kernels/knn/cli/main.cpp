@@ -1,7 +1,7 @@
-// knn: the command-line face of spmd::knn::search. Reads the points into shared arrays
-// (or generates them), searches, and has rank 0 write PREFIX_dist.npy and PREFIX_idx.npy
-// or print a summary. Errors: one line "knn: <what>" from the whole job (spmd::run_cli),
-// exit 2 for bad input, 1 otherwise.
+// knn: the command-line face of spmd::knn::search. Reads the points into shared arrays,
+// one per host (or generates them), searches, and has rank 0 write PREFIX_dist.npy and
+// PREFIX_idx.npy or print a summary. Errors: one line "knn: <what>" from the whole job
+// (spmd::run_cli), exit 2 for bad input, 1 otherwise.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -89,10 +89,13 @@ int run(spmd::World& world, int argc, char** argv) {
         spmd::knn::fill_uniform(world, data, o.random->seed, 0);
         spmd::knn::fill_uniform(world, queries, o.random->seed, 1);
     } else {
-        // Two readers at once when there are two ranks; any dtype and order become
-        // float64 in C order here, once.
-        if (world.rank() == 0) spmd::npy::load_into<double>(o.data_path, data_header, data);
-        if (world.rank() == 1 % world.size())
+        // Each host reads the files into its own arrays (the file system is shared), two
+        // readers at once when it has two ranks; any dtype and order become float64 in C
+        // order here, once.
+        const spmd::Node& node = world.node();
+        const int on_host = int(node.ranks.size());
+        if (node.local_rank == 0) spmd::npy::load_into<double>(o.data_path, data_header, data);
+        if (node.local_rank == 1 % on_host)
             spmd::npy::load_into<double>(o.queries_path, query_header, queries);
         world.barrier();
     }

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <string>
+#include <vector>
 
+#include "spmd/across_hosts.hpp"
 #include "spmd/error.hpp"
 #include "spmd/knn/detail/answer.hpp"
 #include "spmd/knn/detail/tree_build.hpp"
@@ -28,17 +30,20 @@ void check_finite(const Points& p, const char* what) {
                      ": coordinates must be finite");
 }
 
-// Queries in leaf order (see leaf_key): the ranks compute keys for a share each, then
-// rank 0 sorts (key, query) pairs packed in 64 bits. Returns the shared order.
+// Queries in leaf order (see leaf_key): the ranks of each host compute keys for a share
+// each, then the host's first rank sorts (key, query) pairs packed in 64 bits into the
+// host's order array. Every host gets the same order, as the trees are the same.
 template <Metric M>
 SharedArray<std::uint64_t> sort_by_leaf(World& world, detail::KdTree<M>& tree,
                                         const Points& queries, const std::string& prefix) {
     auto order = world.shared<std::uint64_t>(prefix + "qorder", queries.rows);
-    for (Range r : world.schedule(queries.rows, Schedule::static_))
-        for (std::size_t i = r.begin; i < r.end; ++i)
-            order[i] = detail::leaf_key(tree, queries.data + i * queries.cols) << 32 | i;
+    const Node& node = world.node();
+    const std::size_t q = queries.rows, parts = node.ranks.size();
+    const std::size_t part = std::size_t(node.local_rank);
+    for (std::size_t i = q * part / parts; i < q * (part + 1) / parts; ++i)
+        order[i] = detail::leaf_key(tree, queries.data + i * queries.cols) << 32 | i;
     world.barrier();
-    if (world.rank() == 0) std::sort(order.begin(), order.end());
+    if (node.local_rank == 0) std::sort(order.begin(), order.end());
     world.barrier();
     return order;
 }
@@ -67,13 +72,18 @@ Result run(World& world, const Points& data, const Points& queries, const Option
 
     const double r = options.max_distance;
     detail::Answerer<M> answer(tree, k, M == Metric::l2 ? r * r : r);
+    // The answers this rank wrote, for the hosts that do not share its arrays.
+    const bool one_host = world.node().count == 1;
+    std::vector<Range> mine;
     for (Range range : world.schedule(q, options.schedule, options.chunk))
         for (std::size_t i = range.begin; i < range.end; ++i) {
             const std::size_t at = sorted ? std::size_t(order[i] & 0xffffffffu) : i;
             answer(queries.data + at * queries.cols, result.distances.data() + at * k,
                    result.indices.data() + at * k);
+            if (!one_host) mine.push_back({at * k, at * k + k});
         }
-    world.barrier();
+    share_pieces(world, result.distances.span(), std::span<const Range>(mine));
+    share_pieces(world, result.indices.span(), std::span<const Range>(mine));
     result.query_seconds = seconds_since(query_start);
     return result;
 }

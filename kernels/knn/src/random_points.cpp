@@ -1,5 +1,7 @@
 #include "spmd/knn/random_points.hpp"
 
+#include <algorithm>
+
 namespace spmd::knn {
 
 namespace {
@@ -26,8 +28,12 @@ double uniform_at(std::uint64_t seed, std::uint64_t stream, std::uint64_t i) {
 
 void fill_uniform(World& world, std::span<double> out, std::uint64_t seed, std::uint64_t stream) {
     const std::uint64_t start = stream_start(seed, stream);
-    for (Range r : world.schedule(out.size(), Schedule::static_))
-        for (std::size_t i = r.begin; i < r.end; ++i) out[i] = value(start, i);
+    // Each host fills its own copy, a share per rank of the host: no bytes cross hosts.
+    const Node& node = world.node();
+    const std::size_t parts = node.ranks.size(), part = std::size_t(node.local_rank);
+    const std::size_t begin = out.size() / parts * part + std::min(part, out.size() % parts);
+    const std::size_t end = begin + out.size() / parts + (part < out.size() % parts ? 1 : 0);
+    for (std::size_t i = begin; i < end; ++i) out[i] = value(start, i);
     world.barrier();
 }
 

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <span>
+#include <string>
 
 namespace spmd::rbf {
 
@@ -24,15 +26,9 @@ struct Note {
 MappedOutput::MappedOutput(World& world, const std::string& path, npy::Dtype dtype,
                            std::vector<std::size_t> shape)
     : world_(world) {
-    Note* note = nullptr;
-    SharedArray<Note> shared;
+    // Broadcast, not a shared array: ranks on other hosts must hear it too.
     Note local{};
-    if (world.size() > 1) {
-        shared = world.shared<Note>("rbf.output", 1);
-        note = shared.data();
-    } else {
-        note = &local;
-    }
+    Note* note = &local;
     if (world.rank() == 0) {
         std::string text;
         try {
@@ -46,7 +42,7 @@ MappedOutput::MappedOutput(World& world, const std::string& path, npy::Dtype dty
         note->status = file_ ? 'o' : 'e';
         text.copy(note->text, sizeof note->text - 1);
     }
-    if (world.size() > 1) world.barrier();
+    if (world.size() > 1) world.broadcast(std::span<Note>(note, 1));
     if (note->status != 'o') throw UsageError(note->text);
 
     size_ = note->size;
@@ -66,7 +62,11 @@ MappedOutput::~MappedOutput() {
 }
 
 void MappedOutput::commit() {
-    world_.barrier();  // every rank's rows are in the page cache of the temp file
+    // On one host every rank's rows are in the page cache of the temp file once all reach
+    // the barrier; other hosts' page caches must first write theirs to the shared file.
+    if (world_.node().count > 1 && ::msync(base_, size_, MS_SYNC) != 0)
+        throw Error(std::string("cannot write the matrix to its file: ") + std::strerror(errno));
+    world_.barrier();
     if (file_) file_->commit();
     // Whichever rank returns first, the file is in place under its name.
     if (world_.size() > 1) world_.barrier();

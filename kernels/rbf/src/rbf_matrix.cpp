@@ -5,8 +5,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <span>
 #include <string>
+#include <vector>
 
+#include "spmd/across_hosts.hpp"
 #include "spmd/memory.hpp"
 #include "spmd/rbf/mapped_output.hpp"
 
@@ -21,11 +24,16 @@ std::size_t matrix_bytes(std::size_t n) {
     return bytes;
 }
 
-// This rank's share of the rows; the caller's barrier makes them everyone's.
-void fill_my_rows(World& world, const RowFiller& filler, double* matrix,
-                  const MatrixOptions& options) {
-    for (Range rows : world.schedule(filler.n(), options.schedule, options.chunk))
+// This rank's share of the rows; returns them as element ranges of the matrix.
+std::vector<Range> fill_my_rows(World& world, const RowFiller& filler, double* matrix,
+                                const MatrixOptions& options) {
+    std::vector<Range> mine;
+    const std::size_t n = filler.n();
+    for (Range rows : world.schedule(n, options.schedule, options.chunk)) {
         filler.fill(rows, matrix);
+        mine.push_back({rows.begin * n, rows.end * n});
+    }
+    return mine;
 }
 
 // "27.4 GB": sizes in messages as a person reads them (the unit of chirp's messages).
@@ -64,8 +72,9 @@ void check_fits_on_disk(const std::string& path, std::size_t n) {
 
 void fill_matrix(World& world, const RowFiller& filler, double* matrix,
                  const MatrixOptions& options) {
-    fill_my_rows(world, filler, matrix, options);
-    world.barrier();
+    const auto mine = fill_my_rows(world, filler, matrix, options);
+    const std::size_t n = filler.n();
+    share_pieces(world, std::span<double>(matrix, n * n), std::span<const Range>(mine));
 }
 
 SharedArray<double> rbf_matrix(World& world, const Points& points, const Radial& f,

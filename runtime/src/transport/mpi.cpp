@@ -178,6 +178,10 @@ void Transport::Impl::poll_until(const std::function<bool()>& ready) {
 
 void Transport::Impl::end_job(const std::string& line, int exit_code) {
     std::fflush(nullptr);
+    // The segment keeps a host to one line; across hosts, bad input fails the ranks of
+    // every host alike. The other hosts give rank 0's a moment to end the job first, so
+    // the user reads one line; a failure on their own still ends the job, a little later.
+    if (node.index != 0) sleep(3);
     std::uint32_t nobody = 0;
     if (job->header().aborted_by.compare_exchange_strong(nobody, std::uint32_t(rank) + 1)) {
         std::fprintf(stderr, "%s\n", line.c_str());

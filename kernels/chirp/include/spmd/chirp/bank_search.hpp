@@ -37,9 +37,10 @@ public:
 
     // Collective: snr[k * T + j] = SNR of signal k against template j, for the K =
     // signals.size() / samples signals, row-major. Both spans must be views of arrays every
-    // rank sees (World::shared); a barrier on entry publishes the signals. Returns, on every
-    // rank, each signal's best template: the largest SNR, the lowest index on ties (as
-    // MPI_MAXLOC), by an all_reduce of the ranks' own bests, which also publishes the SNRs.
+    // rank of a host sees (World::shared); a barrier on entry publishes the signals. Returns,
+    // on every rank, each signal's best template: the largest SNR, the lowest index on ties
+    // (as MPI_MAXLOC), by an all_reduce of the ranks' own bests, which also publishes the
+    // SNRs to the host's ranks (those of other hosts' templates: gather_pieces).
     std::vector<Match> match(std::span<const Complex> signals, std::span<double> snr);
 
     // Per signal, the factor that turns its SNRs into normalised matches:

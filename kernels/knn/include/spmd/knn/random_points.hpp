@@ -14,7 +14,7 @@ namespace spmd::knn {
 // The i-th value of stream `stream` for `seed`: a double in [0, 1) with 53 random bits.
 double uniform_at(std::uint64_t seed, std::uint64_t stream, std::uint64_t i);
 
-// Collective: the ranks fill `out` (the same shared array on every rank) in parts.
+// Collective: the ranks of each host fill `out` (a shared array, one per host) in parts.
 void fill_uniform(World& world, std::span<double> out, std::uint64_t seed, std::uint64_t stream);
 
 }  // namespace spmd::knn

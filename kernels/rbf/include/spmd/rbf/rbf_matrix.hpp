@@ -28,11 +28,11 @@ void check_fits_in_memory(std::size_t n);
 void check_fits_on_disk(const std::string& path, std::size_t n);
 
 // Collective: fills this rank's rows of the n x n matrix at `matrix` (mapped by every
-// rank) and returns once every rank's rows are written.
+// rank of a host) and returns once every rank's rows are in every host's matrix.
 void fill_matrix(World& world, const RowFiller& filler, double* matrix,
                  const MatrixOptions& options = {});
 
-// Collective: the matrix in a shared array that every rank maps.
+// Collective: the matrix in a shared array, complete in every host's copy.
 SharedArray<double> rbf_matrix(World& world, const Points& points, const Radial& f,
                                const MatrixOptions& options = {});
 

@@ -28,7 +28,9 @@ namespace spmd::knn::detail {
 template <class Tree>
 void build_tree(World& world, Tree& tree, IndexBuild how, std::size_t subtrees_wanted,
                 const std::string& prefix) {
-    if (world.size() == 1 || how == IndexBuild::each_rank) {
+    // The split build shares its parts through arrays that one host's ranks share: across
+    // hosts, every rank builds the whole tree (the same tree: the build is deterministic).
+    if (world.size() == 1 || how == IndexBuild::each_rank || world.node().count > 1) {
         tree.buildIndex();
         return;
     }
