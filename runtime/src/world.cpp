@@ -38,14 +38,16 @@ std::string current_exception_message() {
     return "std::terminate was called without an exception";
 }
 
-bool current_exception_is_peer_exited() {
+detail::FailureKind current_exception_kind() {
     try {
         if (auto failure = std::current_exception()) std::rethrow_exception(failure);
     } catch (const PeerExited&) {
-        return true;
+        return detail::FailureKind::peer_exited;
+    } catch (const Aborted&) {
+        return detail::FailureKind::stopped;
     } catch (...) {
     }
-    return false;
+    return detail::FailureKind::exception;
 }
 
 // An uncaught exception in a rank: hand its message to the launcher, which reports
@@ -54,11 +56,7 @@ bool current_exception_is_peer_exited() {
     const std::string message = current_exception_message();
     std::fflush(nullptr);
     if (current_job && under_launcher)
-        current_job->record_failure(current_rank,
-                                    current_exception_is_peer_exited()
-                                        ? detail::FailureKind::peer_exited
-                                        : detail::FailureKind::exception,
-                                    message);
+        current_job->record_failure(current_rank, current_exception_kind(), message);
     else
         std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, message.c_str());
     _exit(1);
