@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "spmd/collectives.hpp"
+#include "spmd/detail/map_lanes.hpp"
 #include "spmd/error.hpp"
 #include "spmd/message.hpp"
 #include "spmd/ndarray.hpp"
@@ -253,7 +254,9 @@ public:
 private:
     template <class F>
     MapResults<F> map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, int root);
-    std::byte* map_scratch(std::size_t bytes);
+    std::byte* map_scratch(std::size_t bytes, int half);
+    detail::MapControl& map_control();
+    void map_wait(const std::atomic<std::uint64_t>& count, std::uint64_t target);
     std::pair<std::shared_ptr<void>, void*> shared_bytes(std::string_view name, std::size_t count,
                                                          std::size_t elem_size,
                                                          std::size_t elem_align);
@@ -311,7 +314,7 @@ private:
     std::uint64_t collective_count_ = 0;
     std::unique_ptr<detail::Messenger> messenger_;
     std::function<void()> progress_hook_;
-    SharedArray<std::byte> map_scratch_;  // World::map's results, kept for the next map
+    detail::MapState map_;  // World::map's scratch and counters, kept for the next map
 };
 
 }  // namespace spmd
