@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstring>
@@ -231,6 +232,20 @@ TEST_CASE("a container grows past its first size until its reservation is full")
         }
         world.barrier();
         check(map.get(0) == 5 && map.get(10000) == -10000, "rank 1 cannot read the full map");
+    }));
+    // Wide values in the smallest reservation: a smaller first table, then "full".
+    REQUIRE_NOTHROW(spmd::launch(1, [](spmd::World& world) {
+        auto map = world.shared_map<int, std::array<double, 64>>("wide", 64 * 1024);
+        int i = 0;
+        std::string message;
+        try {
+            for (;; ++i) map.set(i, std::array<double, 64>{double(i)});
+        } catch (const spmd::Error& e) {
+            message = e.what();
+        }
+        check(message.starts_with("shared_map 'wide' is full") && i >= 16 &&
+                  map.size() == std::size_t(i) && map.get(i - 1).value()[0] == i - 1,
+              "a wide map said: " + message + " after " + std::to_string(i));
     }));
     REQUIRE_THROWS_WITH(
         spmd::launch(1, [](spmd::World& world) { (void)world.shared_vector<int>("tiny", 1000); }),

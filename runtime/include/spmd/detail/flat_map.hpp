@@ -89,10 +89,11 @@ struct Control {
     std::atomic<std::uint64_t> ranks{0};     // offset of RankLine[ranks]
     std::atomic<std::uint64_t> stuck_at{0};  // a capacity the heap could not grow
 
-    // The first table has room for each rank's overshoot (see check_every).
+    // The first table has room for each rank's overshoot (see check_every), unless the
+    // reservation is small (a table without a free slot grows at once, see put()).
     Control(int size, std::size_t slot_bytes, HeapManager* heap) {
-        const std::size_t slots =
-            std::max<std::size_t>(1024, std::bit_ceil(64 * std::size_t(size)));
+        std::size_t slots = std::max<std::size_t>(1024, std::bit_ceil(64 * std::size_t(size)));
+        while (slots > 16 && slots * slot_bytes > heap->get_free_memory() / 4) slots /= 2;
         void* lines = heap->allocate_aligned(std::size_t(size) * sizeof(RankLine), 64);
         for (int r = 0; r < size; ++r) new (static_cast<RankLine*>(lines) + r) RankLine;
         void* first = heap->allocate_aligned(slots * slot_bytes, 64);
