@@ -2,7 +2,9 @@
 // wrong themselves (a dead writer's half-written shared map), once per distinct message,
 // however many ranks said it; ranks that were only stopped say nothing.
 #include <signal.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <ranges>
 #include <spmd/launch.hpp>
@@ -57,14 +59,18 @@ TEST_CASE("spmd::launch's error names the survivors' reason after the cause") {
                      [](spmd::World& world) {
                          if (world.rank() == 0) signal(SIGTERM, SIG_IGN);  // reports before it goes
                          auto map = world.shared_map<int, int>("tally");
+                         auto out = world.shared<int>("rank 0 out of the barrier", 1);
                          world.barrier();
                          if (world.rank() == 1) {
+                             // Rank 0 still in the barrier would only see rank 1 leave it.
+                             while (std::atomic_ref<int>(out[0]).load() == 0) usleep(100);
                              map.update(std::vector<std::pair<int, int>>{{1, 1}} |
                                         std::views::transform([](auto pair) {
                                             raise(SIGKILL);
                                             return pair;
                                         }));
                          }
+                         std::atomic_ref<int>(out[0]).store(1);
                          for (;;) map.set(-1, 0);
                      },
                      {.grace_seconds = 20});
