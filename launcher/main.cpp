@@ -180,6 +180,7 @@ int run_job(const mprun::Options& options) {
     }
     supervisor.run();
     output.finish(options.grace_seconds, signals);
+    for (const auto& later : supervisor.later_failures()) say(spmd::detail::describe(later));
     if (trace && !trace->write() && exit_code == 0) exit_code = 1;
     return exit_code;
 }

@@ -20,6 +20,9 @@ namespace {
     } catch (const PeerExited& e) {
         job->record_failure(rank, detail::FailureKind::peer_exited, e.what());
         code = 1;
+    } catch (const Aborted& e) {
+        job->record_failure(rank, detail::FailureKind::stopped, e.what());
+        code = 1;
     } catch (const std::exception& e) {
         job->record_failure(rank, detail::FailureKind::exception, e.what());
         code = 1;
@@ -56,7 +59,10 @@ void launch(int n, const std::function<void(World&)>& fn, const LaunchOptions& o
     supervisor.run();
     if (const auto& failure = supervisor.failure()) {
         if (!failure->line.empty()) throw Error(failure->line);  // World::fail's own words
-        throw Error(detail::describe(*failure));
+        std::string what = detail::describe(*failure);
+        for (const auto& later : supervisor.later_failures())
+            what += "; " + detail::describe(later);
+        throw Error(what);
     }
 }
 

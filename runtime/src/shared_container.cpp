@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "spmd/detail/job.hpp"
+
 namespace spmd::detail {
 
 namespace {
@@ -47,11 +49,24 @@ void SharedHeap::acquire() {
     } catch (const Error& e) {
         // The holder went away inside an update: the container may be half-changed.
         const int holder = lock_.owner();
-        if (holder >= 0 && holder != rank_)
-            throw Error(describe(kind_, name_) + ": rank " + std::to_string(holder) +
-                        " died inside an update, so the container may be half-written");
+        if (holder >= 0 && holder != rank_) throw_died(holder);
         throw Error(describe(kind_, name_) + ": " + e.what());
     }
+}
+
+bool SharedHeap::rank_gone(int rank) const {
+    const RankReport& report = world_->job().report(rank);
+    return report.exited.load(std::memory_order_acquire) != 0 ||
+           report.world.load(std::memory_order_acquire) == std::uint32_t(WorldState::closed);
+}
+
+void SharedHeap::throw_died(int rank) const {
+    throw Error(describe(kind_, name_) + ": rank " + std::to_string(rank) +
+                " died inside an update, so the container may be half-written");
+}
+
+const std::atomic<std::uint32_t>& SharedHeap::abort_flag() const {
+    return world_->job().header().abort;
 }
 
 void SharedHeap::throw_full() const {

@@ -54,6 +54,16 @@ std::string describe(const Failure& failure) {
     return "rank " + std::to_string(failure.rank) + " " + failure.cause;
 }
 
+std::string describe(const LaterFailure& failure) {
+    const auto& ranks = failure.ranks;
+    std::string who = ranks.size() == 1 ? "rank " : "ranks ";
+    for (std::size_t i = 0; i < ranks.size(); ++i) {
+        if (i > 0) who += i + 1 == ranks.size() ? " and " : ", ";
+        who += std::to_string(ranks[i]);
+    }
+    return who + " also failed: " + failure.message;
+}
+
 Supervisor::Supervisor(std::shared_ptr<JobSegment> job, double grace_seconds)
     : job_(std::move(job)), grace_ns_(long(grace_seconds * 1e9)) {}
 
@@ -167,11 +177,29 @@ void Supervisor::reap(Child& child) {
     const bool left_world_open =
         report.world.load(std::memory_order_acquire) == std::uint32_t(WorldState::open);
     const bool clean = info.si_code == CLD_EXITED && info.si_status == 0 && !left_world_open;
-    if (clean || failure_ || stopping_) return;  // only the first failure is the cause
+    if (clean) return;
+    if (failure_ || stopping_) {  // only the first failure is the cause
+        if (failure_ && failure_->rank != child.rank) note_later_failure(child.rank);
+        return;
+    }
 
     failure_ = describe_failure(child.rank, info);
     if (on_failure) on_failure(*failure_);
     stop(false, SIGTERM, abort_window_seconds);
+}
+
+// Only errors a rank threw itself: being stopped (spmd::Aborted), waiting for the dead
+// (PeerExited) and World::fail's lines (the first one wins) would repeat the cause.
+void Supervisor::note_later_failure(int rank) {
+    const RankReport& report = job_->report(rank);
+    if (FailureKind(report.kind.load(std::memory_order_acquire)) != FailureKind::exception) return;
+    const std::string message = report.message;
+    for (LaterFailure& seen : later_failures_)
+        if (seen.message == message) {
+            seen.ranks.insert(std::upper_bound(seen.ranks.begin(), seen.ranks.end(), rank), rank);
+            return;
+        }
+    later_failures_.push_back({{rank}, message});
 }
 
 Failure Supervisor::describe_failure(int rank, const siginfo_t& info) const {
@@ -195,7 +223,7 @@ Failure Supervisor::describe_failure(int rank, const siginfo_t& info) const {
     if (info.si_code != CLD_EXITED) {
         failure.exit_code = 128 + info.si_status;
         failure.cause = "killed by signal " + signal_name(info.si_status);
-    } else if (kind == FailureKind::exception) {
+    } else if (kind == FailureKind::exception || kind == FailureKind::stopped) {
         failure.exit_code = info.si_status;
         failure.cause = std::string("failed: ") + report.message;
     } else if (kind == FailureKind::peer_exited) {

@@ -36,14 +36,16 @@ std::string current_exception_message() {
     return "std::terminate was called without an exception";
 }
 
-bool current_exception_is_peer_exited() {
+detail::FailureKind current_exception_kind() {
     try {
         if (auto failure = std::current_exception()) std::rethrow_exception(failure);
     } catch (const PeerExited&) {
-        return true;
+        return detail::FailureKind::peer_exited;
+    } catch (const Aborted&) {
+        return detail::FailureKind::stopped;
     } catch (...) {
     }
-    return false;
+    return detail::FailureKind::exception;
 }
 
 // An uncaught exception in a rank: the transport ends the job with its message, instead
@@ -51,7 +53,7 @@ bool current_exception_is_peer_exited() {
 [[noreturn]] void report_and_exit() {
     const std::string message = current_exception_message();
     if (current_transport)
-        current_transport->fail_uncaught(message, current_exception_is_peer_exited());
+        current_transport->fail_uncaught(message, current_exception_kind());
     std::fflush(nullptr);
     std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, message.c_str());
     _exit(1);
@@ -104,7 +106,7 @@ void World::set_state(detail::WorldState state) {
 }
 
 World::~World() {
-    map_scratch_ = {};  // its memory belongs to the transport, which closes below
+    map_ = {};  // its memory belongs to the transport, which closes below
     set_state(detail::WorldState::closed);
     detail::set_waiting_rank(nullptr, 0);
     if (current_transport == transport_.get()) current_transport = nullptr;

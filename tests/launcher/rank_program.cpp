@@ -11,15 +11,20 @@
 //                       (barrier, recv, recv_any, probe, send, all_reduce, pop, event)
 //   ring                every rank first receives from the next one: a deadlock cycle
 //   spin R              rank R computes forever; every other rank waits to hear from it
+//   map_writer_dies     rank 1 is killed inside a shared_map update; the others then
+//                       write to the map, and their error goes uncaught
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
+#include <ranges>
 #include <spmd/event.hpp>
 #include <spmd/queue.hpp>
+#include <spmd/shared_map.hpp>
 #include <spmd/world.hpp>
 #include <stdexcept>
 #include <string>
@@ -114,6 +119,27 @@ int main(int argc, char** argv) {
             for (;;) work = work + 1;
         int value = 0;
         world.recv(std::atoi(argv[2]), 0, std::span<int>(&value, 1));
+    } else if (mode == "map_writer_dies") {
+        // Survivors outlive the SIGTERM that follows the abort, so that a loaded machine
+        // cannot stop them before they find the map half-written; a hang still ends at
+        // SIGKILL, with the survivors' line missing.
+        if (world.rank() != 1) std::signal(SIGTERM, SIG_IGN);
+        auto map = world.shared_map<int, int>("tally");
+        auto ready = world.shared<int>("survivors ready", 1);
+        std::atomic_ref<int> survivors(ready[0]);
+        world.barrier();
+        if (world.rank() == 1) {
+            // Once every survivor is out of the barrier, which throws once the job aborts.
+            while (survivors.load() < world.size() - 1) usleep(100);
+            map.update(std::views::iota(0, 1000) | std::views::transform([](int i) {
+                           if (i == 500) std::raise(SIGKILL);
+                           return std::pair{i, i};
+                       }));
+        } else {
+            ++survivors;
+            // Goes through until rank 1 holds the map; then waits, and throws once it died.
+            for (;;) map.set(-1, world.rank());
+        }
     } else if (mode == "env") {
         std::printf("%d %d\n", world.rank(), world.size());
     } else {

@@ -1,8 +1,12 @@
 // World::map: results equal a serial loop's, in input order, for every schedule, chunk and
 // rank count, on every rank or on one root only; strings and vectors of varying sizes go
-// through the variable-size path; the shared segments it uses are gone afterwards.
+// through the variable-size path; maps that follow each other with no barrier run fn once
+// per index; a rank stalled inside fn has the rest of its range taken by the others; the
+// shared segments it uses are gone afterwards.
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <spmd/launch.hpp>
@@ -85,6 +89,72 @@ TEST_CASE("map carries strings and vectors of varying sizes") {
         check(world.map(n, halves_of, policy, 2) == serial(n, halves_of), "vector results differ");
         auto pairs = [](std::size_t i) { return std::pair{word_of(i), int(i)}; };
         check(world.map(n, pairs, policy) == serial(n, pairs), "pair results differ");
+    }));
+}
+
+TEST_CASE("maps back to back: fn runs once per index, results in order, scratch grows") {
+    const int ranks = GENERATE(2, 4, 9);
+    CAPTURE(ranks);
+    REQUIRE_NOTHROW(spmd::launch(ranks, [](spmd::World& world) {
+        constexpr std::size_t most = 200000;
+        auto calls = world.shared<std::uint32_t>("calls", most);
+        std::vector<std::uint32_t> expect(most, 0);  // the same on every rank
+        for (int round = 0; round < 40; ++round) {
+            // Sizes that shrink and grow (the scratch grows with them), roots and all-rank
+            // maps mixed, and no barrier between maps but the one that checks the counts.
+            const std::size_t n = round % 5 == 4 ? most : std::size_t(round * 997 % 5000);
+            const int root = round % 3 == 0 ? -1 : round % world.size();
+            auto fn = [&calls, round](std::size_t i) {
+                std::atomic_ref<std::uint32_t>(calls[i]).fetch_add(1);
+                return std::int64_t(i) * 3 + round;
+            };
+            const auto policy = spmd::Schedule(round % 3);
+            const auto got =
+                root < 0 ? world.map(n, fn, policy) : world.map(n, fn, spmd::Root{root}, policy);
+            for (std::size_t i = 0; i < n; ++i) ++expect[i];
+            const std::string where = "round " + std::to_string(round) + ": ";
+            if (root < 0 || root == world.rank()) {
+                check(got.size() == n, where + "wrong count");
+                for (std::size_t i = 0; i < n; ++i)
+                    check(got[i] == std::int64_t(i) * 3 + round,
+                          where + "wrong result at " + std::to_string(i));
+            } else {
+                check(got.empty(), where + "a rank other than root got results");
+            }
+            if (round % 5 == 4) {
+                world.barrier();
+                for (std::size_t i = 0; i < most; ++i)
+                    check(std::atomic_ref<std::uint32_t>(calls[i]).load() == expect[i],
+                          where + "index " + std::to_string(i) + " ran a wrong number of times");
+                world.barrier();
+            }
+        }
+    }));
+    CHECK(test::segments_of(getpid()) == 0);
+}
+
+TEST_CASE("a rank stalled inside fn: the others take the rest of its range") {
+    const int ranks = GENERATE(2, 4);
+    CAPTURE(ranks);
+    REQUIRE_NOTHROW(spmd::launch(ranks, [](spmd::World& world) {
+        const std::size_t n = 100000;
+        auto by = world.shared<std::int32_t>("computed by", n);
+        // Static blocks: rank 1's is [n/N, 2n/N). It stalls at its first index until some
+        // other rank has computed one of its block's last indices (or 30 s have passed).
+        const std::size_t first = n / std::size_t(world.size()), last = 2 * first - 1;
+        auto fn = [&](std::size_t i) {
+            std::atomic_ref<std::int32_t>(by[i]).store(world.rank() + 1);
+            if (world.rank() == 1 && i == first)
+                for (int wait = 0; wait < 300000; ++wait) {
+                    if (std::atomic_ref<std::int32_t>(by[last]).load() != 0) break;
+                    usleep(100);
+                }
+            return double(i) / 2;
+        };
+        const auto got = world.map(n, fn, spmd::Schedule::static_);
+        for (std::size_t i = 0; i < n; ++i) check(got[i] == double(i) / 2, "wrong result");
+        check(std::atomic_ref<std::int32_t>(by[last]).load() != 2,
+              "rank 1 computed its whole block: nobody took over from it");
     }));
 }
 

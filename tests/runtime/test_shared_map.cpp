@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstring>
@@ -87,6 +88,53 @@ TEST_CASE("concurrent writers: every key present once with its value") {
     CHECK(test::segments_of(getpid()) == 0);
 }
 
+// Integer keys and values take the lock-free table: the same promises.
+TEST_CASE("concurrent writers of integers: every key once with its value, races settled") {
+    const auto [ranks, keys] = GENERATE(std::pair{1, 3000}, std::pair{2, 3000}, std::pair{4, 3000},
+                                        std::pair{9, 1000}, std::pair{8, 10000});
+    CAPTURE(ranks, keys);
+    REQUIRE_NOTHROW(spmd::launch(ranks, [keys = keys](spmd::World& world) {
+        auto map = world.shared_map<long, long>("numbers");
+        const long me = world.rank(), n = world.size();
+        auto key = [n](long rank, long i) { return i * n + rank; };  // interleaved slots
+        std::vector<std::pair<long, long>> batch;
+        for (long i = 0; i < keys; ++i) {
+            if (i % 2 == 0) {
+                map.set(key(me, i), 7 * key(me, i) + 1);
+            } else {
+                batch.emplace_back(key(me, i), 7 * key(me, i) + 1);
+                if (batch.size() == 100) {
+                    map.update(batch);
+                    batch.clear();
+                }
+            }
+            if (i < 100) map.set(-1 - i, me);  // every rank writes the same 100 keys
+        }
+        map.update(batch);
+        world.barrier();
+        check(map.size() == std::size_t(n * keys + 100),
+              "size " + std::to_string(map.size()) + " is not ranks * keys + 100");
+        const long other = (me + 1) % n;
+        for (long i = 0; i < keys; ++i)
+            check(map.get(key(other, i)) == 7 * key(other, i) + 1,
+                  "wrong value of " + std::to_string(key(other, i)));
+        for (long i = 0; i < 100; ++i) {
+            const auto v = map.get(-1 - i);
+            check(v && *v >= 0 && *v < n, "a raced key holds no rank's value");
+        }
+        if (me == 0) {
+            const auto items = map.items();
+            check(items.size() == std::size_t(n * keys + 100) &&
+                      std::is_sorted(items.begin(), items.end()),
+                  "items() is not every key once, in key order");
+            for (std::size_t j = 100; j < items.size(); ++j)
+                check(items[j] == std::pair{long(j - 100), 7 * long(j - 100) + 1},
+                      "items() holds a wrong pair");
+        }
+    }));
+    CHECK(test::segments_of(getpid()) == 0);
+}
+
 TEST_CASE("map operations: insert, get, contains, erase, overwrite") {
     REQUIRE_NOTHROW(spmd::launch(2, [](spmd::World& world) {
         auto squares = world.shared_map<int, double>("squares");
@@ -162,6 +210,42 @@ TEST_CASE("a container grows past its first size until its reservation is full")
         }
         world.barrier();
         check(map.get(0) == std::string(200, 'x'), "rank 1 cannot read the full map");
+    }));
+    // The lock-free table grows by doubling until the heap cannot hold the next one.
+    REQUIRE_NOTHROW(spmd::launch(2, [](spmd::World& world) {
+        auto map = world.shared_map<long, long>("small", 1 << 20);
+        if (world.rank() == 0) {
+            long i = 0;
+            std::string message;
+            try {
+                for (;; ++i) map.set(i, -i);
+            } catch (const spmd::Error& e) {
+                message = e.what();
+            }
+            check(message ==
+                      "shared_map 'small' is full: its reservation of 1048576 bytes is "
+                      "used up (pass a larger reserve_bytes when making it)",
+                  "full map said: " + message);
+            check(i > 10000 && map.size() == std::size_t(i) && !map.contains(i),
+                  "the failed insert changed the map, or it held too little");
+            map.set(0, 5);  // overwriting still works in a full table
+        }
+        world.barrier();
+        check(map.get(0) == 5 && map.get(10000) == -10000, "rank 1 cannot read the full map");
+    }));
+    // Wide values in the smallest reservation: a smaller first table, then "full".
+    REQUIRE_NOTHROW(spmd::launch(1, [](spmd::World& world) {
+        auto map = world.shared_map<int, std::array<double, 64>>("wide", 64 * 1024);
+        int i = 0;
+        std::string message;
+        try {
+            for (;; ++i) map.set(i, std::array<double, 64>{double(i)});
+        } catch (const spmd::Error& e) {
+            message = e.what();
+        }
+        check(message.starts_with("shared_map 'wide' is full") && i >= 16 &&
+                  map.size() == std::size_t(i) && map.get(i - 1).value()[0] == i - 1,
+              "a wide map said: " + message + " after " + std::to_string(i));
     }));
     REQUIRE_THROWS_WITH(
         spmd::launch(1, [](spmd::World& world) { (void)world.shared_vector<int>("tiny", 1000); }),

@@ -3,11 +3,15 @@
 // come back in input order on every rank (or on one root). Collective.
 //   std::vector<double> y = world.map(n, [&](std::size_t i) { return f(x[i]); });
 //   auto names = world.map(n, describe, spmd::Root{0});  // std::string results, on rank 0
-// Trivially copyable results are written straight into one shared array, kept by the World
-// for the next map (up to 64 MiB), whose pages are then already mapped. Strings and
+// Trivially copyable results are written straight into a shared scratch array, kept by the
+// World for the next maps (up to 2 x 64 MiB), whose pages are then already mapped; no
+// barrier, and work stealing between the ranks (detail/map_lanes.hpp), so a rank that
+// loses its core on a busy machine holds back nobody for long. Strings and
 // vectors (spmd::bytes) go through a variable-size path: each rank encodes its results,
 // publishes their sizes, and after a prefix sum writes them into one shared byte array.
 #pragma once
+#include <sys/mman.h>
+
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -15,6 +19,8 @@
 #include <vector>
 
 #include "spmd/bytes.hpp"
+#include "spmd/detail/job.hpp"
+#include "spmd/detail/map_lanes.hpp"
 #include "spmd/world.hpp"
 
 namespace spmd {
@@ -31,13 +37,35 @@ auto World::map(std::size_t n, F&& fn, Root root, Schedule policy, std::size_t c
     return map_impl(n, fn, policy, chunk, root.rank);
 }
 
-// Collective (every rank asks for the same size): scratch of at least `bytes`.
-inline std::byte* World::map_scratch(std::size_t bytes) {
-    if (bytes > map_scratch_.size()) {
-        map_scratch_ = {};  // unmap the old one first
-        map_scratch_ = shared<std::byte>("map results", bytes);
+// Collective (every rank asks for the same size): half `half` of a scratch array whose
+// halves hold at least `bytes` each, page-aligned.
+inline std::byte* World::map_scratch(std::size_t bytes, int half) {
+    const std::size_t half_bytes = (bytes + 4095) / 4096 * 4096;
+    if (2 * half_bytes > map_.scratch.size()) {
+        map_.scratch = {};  // unmap the old one first
+        map_.scratch = shared<std::byte>("map results", 2 * half_bytes);
+        map_.mapped[0] = map_.mapped[1] = false;
     }
-    return map_scratch_.data();
+    std::byte* at = map_.scratch.data() + std::size_t(half) * (map_.scratch.size() / 2);
+    if (!map_.mapped[half]) {  // map the half's pages in one call, not a fault a page
+        madvise(at, map_.scratch.size() / 2, MADV_POPULATE_WRITE);
+        map_.mapped[half] = true;
+    }
+    return at;
+}
+
+// Collective at the first map: the counters and lanes of every map after.
+inline detail::MapControl& World::map_control() {
+    if (map_.control.size() == 0)
+        map_.control = shared<std::byte>("map control", detail::MapControl::bytes_for(size_));
+    return *reinterpret_cast<detail::MapControl*>(map_.control.data());
+}
+
+// Waits until `count` reaches `target` (or the job fails).
+inline void World::map_wait(const std::atomic<std::uint64_t>& count, std::uint64_t target) {
+    auto& control = map_control();
+    control.progress.wait({job().header().abort, detail::WaitCall::gather, detail::any_peer},
+                          [&] { return count.load(std::memory_order_acquire) >= target; });
 }
 
 template <class F>
@@ -48,19 +76,47 @@ auto World::map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, i
     MapResults<F> results;
     if constexpr (std::is_trivially_copyable_v<R> && !std::is_pointer_v<R>) {
         constexpr std::size_t keep_at_most = std::size_t(64) << 20;
-        SharedArray<R> once;  // results too large to keep
-        R* out;
-        if (n <= keep_at_most / sizeof(R)) {
-            out = reinterpret_cast<R*>(map_scratch(n * sizeof(R)));  // mappings are page-aligned
-        } else {
-            once = shared<R>("map results", n);
-            out = once.data();
+        if (n > keep_at_most / sizeof(R)) {  // too large to keep: one array, two barriers
+            SharedArray<R> once = shared<R>("map results", n);
+            R* out = once.data();
+            for (Range r : schedule(n, policy, chunk))
+                for (std::size_t i = r.begin; i < r.end; ++i) out[i] = fn(i);
+            barrier();
+            if (wanted) results.assign(out, out + n);
+            barrier();
+            return results;
         }
-        for (Range r : schedule(n, policy, chunk))
-            for (std::size_t i = r.begin; i < r.end; ++i) out[i] = fn(i);
-        barrier();
-        if (wanted) results.assign(out, out + n);
-        barrier();  // the next map may write the scratch once everyone has read it
+        detail::MapControl& control = map_control();
+        const std::uint64_t number = map_.maps++;
+        const int half = int(number & 1);
+        R* out = reinterpret_cast<R*>(map_scratch(n * sizeof(R), half));
+        // The map before the last one used this half: its readers must be done with it.
+        map_wait(control.half[half].freed, map_.freed_target[half]);
+        map_.freed_target[half] += root < 0 ? std::uint64_t(size_) : 1;
+        map_.done_target[half] += n;
+        auto loop = schedule(n, policy, chunk);
+        detail::LaneRunner lanes(control, rank_, size_, number, map_.tag);
+        auto body = [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i) out[i] = fn(i);
+        };
+        std::atomic<std::uint64_t>& done = control.half[half].done;
+        done.fetch_add(lanes.run(loop, body), std::memory_order_release);
+        control.progress.notify_all();
+        if (wanted) {
+            const std::uint64_t target = map_.done_target[half];
+            control.progress.wait(
+                {job().header().abort, detail::WaitCall::gather, detail::any_peer}, [&] {
+                    if (done.load(std::memory_order_acquire) >= target) return true;
+                    if (const std::uint64_t more = lanes.help(body)) {
+                        done.fetch_add(more, std::memory_order_release);
+                        control.progress.notify_all();
+                    }
+                    return done.load(std::memory_order_acquire) >= target;
+                });
+            results.assign(out, out + n);
+            control.half[half].freed.fetch_add(1, std::memory_order_release);
+            control.progress.notify_all();
+        }
     } else {
         static_assert(bytes::Encodable<R>,
                       "World::map results must be trivially copyable, std::string, or "

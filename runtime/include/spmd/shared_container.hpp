@@ -115,12 +115,23 @@ public:
         }
     }
 
+    // Returns once the lock is free (taking and releasing it); throws as locked() does.
+    void await_unlocked() {
+        acquire();
+        lock_.unlock();
+    }
+    // For containers whose operations take the lock only at times (flat_map.hpp): whether
+    // a rank is gone (reaped, or its World closed), and the errors to throw.
+    bool rank_gone(int rank) const;
+    [[noreturn]] void throw_died(int rank) const;
+    [[noreturn]] void throw_full() const;
+    const std::atomic<std::uint32_t>& abort_flag() const;
+
     // The default reservation: min(1/4 of /dev/shm's free space, 1 GiB).
     static std::size_t default_reserve();
 
 private:
     void acquire();
-    [[noreturn]] void throw_full() const;
 
     World* world_;
     int rank_;

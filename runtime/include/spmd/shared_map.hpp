@@ -1,9 +1,12 @@
 // spmd::SharedMap<K, V>: Python's Manager().dict() for the ranks of a job. Every rank reads
 // and writes the same hash map; keys and values are std::string or trivially copyable
 // (keys with std::hash and ==).
-// Made collectively: `auto ages = world.shared_map<std::string, int>("ages");`. Each call
-// holds the map's lock for its duration, so concurrent writers are safe and update(range)
-// inserts a whole batch under one lock. Storage and failure rules: shared_container.hpp.
+// Made collectively: `auto ages = world.shared_map<std::string, int>("ages");`. Every call
+// is atomic, update(range) with its whole batch; size() and items() see a moment when no
+// write is half done. Storage and failure rules: shared_container.hpp.
+// Two tables behind one interface: trivially copyable keys and values go in a lock-free
+// open-addressing table (detail/flat_map.hpp: writers meet only on the same slot); maps
+// with strings in a Boost.Interprocess unordered_map that each call locks (HeapMap).
 #pragma once
 #include <algorithm>
 #include <boost/interprocess/allocators/node_allocator.hpp>
@@ -14,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "spmd/detail/flat_map.hpp"
 #include "spmd/shared_container.hpp"
 
 namespace spmd {
@@ -43,20 +47,18 @@ struct PooledAllocator : boost::interprocess::node_allocator<T, HeapManager> {
             Base::deallocate(p, n);
     }
 };
-}  // namespace detail
 
+// Maps with a std::string key or value: a Boost.Interprocess unordered_map in the heap,
+// every call under the container's lock.
 template <class K, class V>
-class SharedMap {
-    static_assert(detail::Storable<K> && detail::Storable<V>,
-                  "shared_map keys and values are std::string or trivially copyable types");
+class HeapMap {
     using SK = detail::Stored<K>;
     using SV = detail::Stored<V>;
     using Map = boost::unordered_map<SK, SV, detail::StoredHash, detail::StoredEqual,
                                      detail::PooledAllocator<std::pair<const SK, SV>>>;
 
 public:
-    // Collective; use World::shared_map. reserve_bytes 0 takes the default reservation.
-    SharedMap(World& world, std::string_view name, std::size_t reserve_bytes = 0)
+    HeapMap(World& world, std::string_view name, std::size_t reserve_bytes)
         : heap_(std::make_shared<detail::SharedHeap>(world, "shared_map", name, reserve_bytes)),
           map_(heap_->open_root<Map>(64, detail::StoredHash{}, detail::StoredEqual{})) {}
 
@@ -152,6 +154,23 @@ private:
 
     std::shared_ptr<detail::SharedHeap> heap_;  // copies of the map share heap and lock
     Map* map_;
+};
+
+template <class K, class V>
+using MapFor =
+    std::conditional_t<std::is_trivially_copyable_v<K> && std::is_trivially_copyable_v<V>,
+                       FlatMap<K, V>, HeapMap<K, V>>;
+}  // namespace detail
+
+template <class K, class V>
+class SharedMap : public detail::MapFor<K, V> {
+    static_assert(detail::Storable<K> && detail::Storable<V>,
+                  "shared_map keys and values are std::string or trivially copyable types");
+
+public:
+    // Collective; use World::shared_map. reserve_bytes 0 takes the default reservation.
+    SharedMap(World& world, std::string_view name, std::size_t reserve_bytes = 0)
+        : detail::MapFor<K, V>(world, name, reserve_bytes) {}
 };
 
 }  // namespace spmd

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "spmd/collectives.hpp"
+#include "spmd/detail/map_lanes.hpp"
 #include "spmd/error.hpp"
 #include "spmd/message.hpp"
 #include "spmd/ndarray.hpp"
@@ -265,7 +266,9 @@ public:
 private:
     template <class F>
     MapResults<F> map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, int root);
-    std::byte* map_scratch(std::size_t bytes);
+    std::byte* map_scratch(std::size_t bytes, int half);
+    detail::MapControl& map_control();
+    void map_wait(const std::atomic<std::uint64_t>& count, std::uint64_t target);
     std::pair<std::shared_ptr<void>, void*> shared_bytes(std::string_view name, std::size_t count,
                                                          std::size_t elem_size,
                                                          std::size_t elem_align);
@@ -313,7 +316,7 @@ private:
     int size_ = 1;
     Node node_;
     std::uint32_t schedule_count_ = 0;
-    SharedArray<std::byte> map_scratch_;  // World::map's results, kept for the next map
+    detail::MapState map_;  // World::map's scratch and counters, kept for the next map
 };
 
 }  // namespace spmd

@@ -206,7 +206,7 @@ void Transport::fail(std::string_view line, int exit_code) {
     impl_->end_job(std::string(line), exit_code);
 }
 
-void Transport::fail_uncaught(const std::string& message, bool /*peer_exited*/) {
+void Transport::fail_uncaught(const std::string& message, FailureKind /*kind*/) {
     impl_->end_job(std::string(program_invocation_short_name) + ": rank " +
                        std::to_string(impl_->rank) + " failed: " + message,
                    1);

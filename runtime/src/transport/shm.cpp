@@ -106,11 +106,10 @@ void Transport::fail(std::string_view line, int exit_code) {
 
 // Hands the message to the launcher, which reports "rank r failed: <message>", instead of
 // the C++ runtime's abort with a core dump.
-void Transport::fail_uncaught(const std::string& message, bool peer_exited) {
+void Transport::fail_uncaught(const std::string& message, FailureKind kind) {
     std::fflush(nullptr);
     if (impl_->under_launcher)
-        impl_->job->record_failure(
-            impl_->rank, peer_exited ? FailureKind::peer_exited : FailureKind::exception, message);
+        impl_->job->record_failure(impl_->rank, kind, message);
     else
         std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, message.c_str());
     _exit(1);

@@ -98,6 +98,10 @@ void Lock::throw_holder_gone(int holder) {
             if (report.exited.load(std::memory_order_acquire) == 0) throw;
         }
     }
+    // A holder stopped by the job's failure (it threw spmd::Aborted) says nothing new: this
+    // rank is being stopped as well.
+    if (report.kind.load(std::memory_order_acquire) == std::uint32_t(detail::FailureKind::stopped))
+        detail::throw_aborted();
     const bool failed =
         report.world.load(std::memory_order_acquire) != closed ||
         report.kind.load(std::memory_order_acquire) != std::uint32_t(detail::FailureKind::none);

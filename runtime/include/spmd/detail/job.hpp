@@ -26,12 +26,14 @@ struct alignas(64) BarrierFlag {
 
 // `reported`: the rank said why itself (World::fail); the message is the user's line, as is.
 // `peer_exited`: the rank waited for ranks that had exited (its message says so in full).
+// `stopped`: the rank threw spmd::Aborted, so it only says the job was already failing.
 enum class FailureKind : std::uint32_t {
     none = 0,
     exception = 1,
     abort = 2,
     reported = 3,
-    peer_exited = 4
+    peer_exited = 4,
+    stopped = 5
 };
 
 enum class WorldState : std::uint32_t { none = 0, open = 1, closed = 2 };

@@ -33,6 +33,17 @@ struct Failure {
 // "rank 3 exited with code 3", or "deadlock: rank 0 waits in ...".
 std::string describe(const Failure& failure);
 
+// An error of its own that a rank threw after the job's first failure (a survivor that
+// found the dead rank's shared container half-written, say): the first failure is the
+// cause, but this is news too. Ranks that said the same thing are one entry.
+struct LaterFailure {
+    std::vector<int> ranks;  // in increasing order
+    std::string message;
+};
+
+// "rank 0 also failed: <message>", or "ranks 0, 2 and 3 also failed: <message>".
+std::string describe(const LaterFailure& failure);
+
 // "SIGSEGV" for 11, "signal 77" for what has no name.
 std::string signal_name(int signal);
 
@@ -70,6 +81,8 @@ public:
     void stop(bool force = false, int signal = SIGTERM, double delay_seconds = 0);
 
     const std::optional<Failure>& failure() const { return failure_; }
+    // The errors ranks threw after the first failure, other than being stopped by it.
+    const std::vector<LaterFailure>& later_failures() const { return later_failures_; }
     int live() const;
     std::vector<int> live_ranks() const;
     const std::vector<pid_t>& pids() const { return pids_; }
@@ -87,6 +100,7 @@ private:
     };
     void reap(Child& child);
     Failure describe_failure(int rank, const siginfo_t& info) const;
+    void note_later_failure(int rank);
     void signal_live(int signal);
     void send_term();
     void tick(long now);
@@ -105,6 +119,7 @@ private:
     std::optional<DeadlockDetector> deadlocks_;
     long next_tick_ = -1;
     std::optional<Failure> failure_;
+    std::vector<LaterFailure> later_failures_;
 };
 
 }  // namespace spmd::detail

@@ -28,6 +28,7 @@ namespace spmd::detail {
 
 class JobSegment;
 enum class WaitCall : std::uint32_t;
+enum class FailureKind : std::uint32_t;
 
 class Transport {
 public:
@@ -53,7 +54,7 @@ public:
     [[noreturn]] void abort(std::string_view message);
     [[noreturn]] void fail(std::string_view line, int exit_code);
     // An exception left main (the terminate handler): the job ends with its message.
-    [[noreturn]] void fail_uncaught(const std::string& message, bool peer_exited);
+    [[noreturn]] void fail_uncaught(const std::string& message, FailureKind kind);
     void set_progress_hook(std::function<void()> hook);
 
     void send(int dest, int tag, const void* data, std::size_t bytes);
