@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     }
     const std::chrono::duration<double, std::nano> took = std::chrono::steady_clock::now() - start;
     if (world.rank() == 0)
-        std::printf("bench=trace_hook tracing=%s ns=%.2f\n", trace::on ? "on" : "off",
-                    took.count() / double(hooks));
+        bench::figure("bench=trace_hook tracing=%s ns=%.2f\n", trace::on ? "on" : "off",
+                      took.count() / double(hooks));
     return 0;
 }
