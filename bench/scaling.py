@@ -4,11 +4,14 @@ three kernels, mprun beside Debian's OpenMPI where the project has an anchor
 (bench/mpi/barrier.c and allreduce.c, built with mpicc by bench/mpi/run.sh).
 
     bench/scaling.py [--out docs/scaling.png] [--repeats 3] [--ranks 1,2,4,8] [--quick]
+    bench/scaling.py --from-csv docs/scaling.csv [--out other.png]   # draw again, no runs
 
 The mprun benchmarks write their figures through SPMD_BENCH_CSV (bench/bench_common.hpp);
 the anchors' key=value lines are added to the same table, which is kept beside the
-picture (OUT with .csv). Each point is the median of --repeats runs; the runs of the
-benchmarks take turns, so that a busy minute falls on all of them alike.
+picture (OUT with .csv), with the load average before each rank count and at the end
+(rows bench=loadavg; the picture's title gives their range). Each point is the median of
+--repeats runs; the runs of the benchmarks take turns, so that a busy minute falls on
+all of them alike.
 Needs build/bin (./setup.sh builds it), gnuplot (Debian: gnuplot-nox) and, for the
 anchors, mpicc and mpirun (Debian: libopenmpi-dev openmpi-bin); without those the
 picture shows mprun alone and says so.
@@ -46,6 +49,8 @@ def run(command, env=None):
 # (series, benchmark line's bench=, extra key filter, figure in seconds from a row)
 def seconds_of(row):
     bench = row["bench"]
+    if bench == "loadavg":
+        return None
     if bench in ("barrier", "allreduce"):
         return float(row["usec"]) * 1e-6
     if bench == "knn":
@@ -74,7 +79,22 @@ def main():
     parser.add_argument("--ranks", default="1,2,4,8")
     parser.add_argument("--quick", action="store_true",
                         help="small problems and short timings: checks the script, not the machine")
+    parser.add_argument("--from-csv", help="draw the figures of this table instead of measuring")
     args = parser.parse_args()
+    if args.from_csv:
+        if not shutil.which("gnuplot"):
+            fail("gnuplot not found (Debian: apt-get install gnuplot-nox)")
+        try:
+            with open(args.from_csv) as f:
+                rows = list(csv.DictReader(f))
+        except OSError as e:
+            fail("cannot read %s: %s" % (args.from_csv, e.strerror))
+        if not rows or "bench" not in rows[0] or "ranks" not in rows[0]:
+            fail("%s is not a table of benchmark figures (no bench and ranks columns)"
+                 % args.from_csv)
+        draw(rows, args.out)
+        print("scaling.py: wrote %s" % args.out, file=sys.stderr)
+        return
     try:
         ranks = [int(r) for r in args.ranks.split(",")]
     except ValueError:
@@ -107,7 +127,12 @@ def main():
     env = dict(os.environ, SPMD_BENCH_CSV=csv_path)
     anchor_rows = []
     mprun = os.path.join(BIN, "mprun")
+
+    def note_load(n):
+        anchor_rows.append({"bench": "loadavg", "ranks": str(n),
+                            "load1": open("/proc/loadavg").read().split()[0]})
     for n in ranks:
+        note_load(n)
         for repeat in range(args.repeats):
             print("scaling.py: %d rank(s), run %d of %d" % (n, repeat + 1, args.repeats),
                   file=sys.stderr)
@@ -122,6 +147,7 @@ def main():
                                "-t", seconds])
                     anchor_rows += [key_values(l) for l in out.splitlines() if "bench=" in l]
 
+    note_load(0)  # at the end
     with open(csv_path) as f:
         rows = list(csv.DictReader(f))
     rows += anchor_rows
@@ -134,17 +160,20 @@ def main():
         writer.writeheader()
         writer.writerows(rows)
 
+    draw(rows, args.out)
+    print("scaling.py: wrote %s and %s" % (args.out, csv_path), file=sys.stderr)
+
+
+def draw(rows, out):
     points = {}  # (series, impl) -> ranks -> [seconds]
     for row in rows:
         series, value = series_of(row), seconds_of(row)
         if series and value is not None:
             points.setdefault(series, {}).setdefault(int(row["ranks"]), []).append(value)
-    draw(points, args.out, anchors)
-    print("scaling.py: wrote %s and %s" % (args.out, csv_path), file=sys.stderr)
-
-
-def draw(points, out, anchors):
-    load = open("/proc/loadavg").read().split()[:3]
+    anchors = any(impl != "mprun" for _, impl in points)
+    loads = [float(row["load1"]) for row in rows if row["bench"] == "loadavg"]
+    load = ("load average %.0f-%.0f during the runs" % (min(loads), max(loads)) if loads
+            else "load average not recorded")
     cores = os.cpu_count()
     with tempfile.TemporaryDirectory() as tmp:
         plots = {"left": [], "right": []}
@@ -166,16 +195,16 @@ def draw(points, out, anchors):
                 % (data, scale, scale, scale, style, series, impl))
         script = os.path.join(tmp, "plot.gp")
         with open(script, "w") as f:
-            f.write("""set terminal pngcairo noenhanced size 1200,500 font 'sans,11'
+            f.write("""set terminal pngcairo noenhanced size 1200,560 font 'sans,11'
 set output '%s'
-set multiplot layout 1,2 title "mprun scaling on %d cores (load average %s at the end; median, bars: min-max)"
+set multiplot layout 1,2 title "mprun scaling on %d cores (%s; median of the runs, bars: min-max)"
 set logscale x 2
 set logscale y 10
 set xrange [0.8:10]
 set xtics (1, 2, 4, 8)
 set xlabel 'ranks'
 set grid
-set key top left
+set key below
 set ylabel 'microseconds per call'
 set title 'barrier and all_reduce%s'
 plot %s
@@ -183,7 +212,7 @@ set ylabel 'seconds per run'
 set title 'kernels (same problem at every rank count)'
 plot %s
 unset multiplot
-""" % (out, cores, " ".join(load),
+""" % (out, cores, load,
        "" if anchors else " (no OpenMPI found)",
        ", ".join(plots["left"]) or "NaN notitle", ", ".join(plots["right"]) or "NaN notitle"))
         done = subprocess.run(["gnuplot", script], capture_output=True, text=True)
