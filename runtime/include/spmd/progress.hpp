@@ -2,7 +2,8 @@
 // rank 0 redraws in place ("knn: 45% of 20000 queries, 5210 queries/s, 2 s left"), at most
 // every 0.2 s, from about a second into the run; finish() ends it with a newline. Every
 // rank counts what it has done with add(), which costs an addition and a compare: counts
-// reach a shared counter in batches of about 1/1000 of a rank's share.
+// reach a shared counter in batches of about 1/1000 of a rank's share (rank 0's batches
+// are sized to take 10-50 ms). SPMD_PROGRESS_AFTER=S moves the first line to S seconds.
 //
 //   spmd::Progress progress(world, "knn", q, "queries", choice);  // a spmd::ShowProgress
 //   for (spmd::Range r : world.schedule(q))
