@@ -155,6 +155,7 @@ void OutputRouter::forward(Stream& s, bool after_job) {
         if (s.pending.size() >= longest_line) {
             lines += s.prefix + s.pending + "\n";
             s.pending.clear();
+            s.after_cr = false;
         }
         if (!after_job) break;
     }
