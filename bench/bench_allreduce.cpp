@@ -23,8 +23,8 @@ int main(int argc, char** argv) {
         const double per = bench::time_per_iteration(world, kernel, iters);
         const double mean = world.all_reduce(per, spmd::Op::sum) / world.size();
         if (world.rank() == 0)
-            std::printf("bench=allreduce ranks=%d count=%zu iters=%ld usec=%.3f\n", world.size(),
-                        count, iters, mean * 1e6);
+            bench::figure("bench=allreduce ranks=%d count=%zu iters=%ld usec=%.3f\n", world.size(),
+                          count, iters, mean * 1e6);
         std::fflush(stdout);
     }
     return 0;

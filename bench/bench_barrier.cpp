@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
     const double per = bench::time_per_iteration(world, barriers, iters);
     const double mean = world.all_reduce(per, spmd::Op::sum) / world.size();
     if (world.rank() == 0)
-        std::printf("bench=barrier ranks=%d iters=%ld usec=%.3f\n", world.size(), iters,
-                    mean * 1e6);
+        bench::figure("bench=barrier ranks=%d iters=%ld usec=%.3f\n", world.size(), iters,
+                      mean * 1e6);
     return 0;
 }

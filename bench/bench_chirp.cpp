@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
             std::nth_element(round_times.begin(), round_times.begin() + rounds / 2,
                              round_times.end());
             const double per_signal = round_times[std::size_t(rounds / 2)] / double(count);
-            std::printf(
+            bench::figure(
                 "bench=chirp ranks=%d templates=%zu samples=%zu signals=%zu fft=%s start_s=%.4f "
                 "bank_s=%.4f first_per_signal_s=%.5f per_signal_s=%.5f ifft_us=%.1f "
                 "floor_per_signal_s=%.5f ratio=%.3f fold_us=%.1f transforms_us=%.1f "

@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
                            },
                            p});
     }
-    std::printf("bench=copy_path path=%s\n",
-                spmd::detail::copy_path_name(spmd::detail::copy_path()));
+    bench::figure("bench=copy_path path=%s\n",
+                  spmd::detail::copy_path_name(spmd::detail::copy_path()));
     const std::size_t largest = std::size_t(64) << 20;
     auto* src = static_cast<std::byte*>(std::aligned_alloc(64, largest + 128));
     auto* dst = static_cast<std::byte*>(std::aligned_alloc(64, largest + 128));
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
                               std::size_t(16) << 20, std::size_t(64) << 20})
         for (std::size_t offset : {0, 8, 16, 32})
             for (const Method& m : methods) {
-                std::printf(
+                bench::figure(
                     "bench=copy bytes=%zu src_offset=0 dst_offset=%zu method=%s gbps=%.2f\n", bytes,
                     offset, m.name.c_str(), gbps(m, dst + offset, src, bytes, seconds));
                 std::fflush(stdout);

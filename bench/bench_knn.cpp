@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.hpp"
+
 using namespace spmd::knn;
 
 namespace {
@@ -62,7 +64,7 @@ int main(int argc, char** argv) {
         o.k = k;
         auto r = search(world, {data.data(), n, d}, {queries.data(), q, d}, o);
         if (world.rank() == 0)
-            std::printf(
+            bench::figure(
                 "bench=knn ranks=%d n=%zu d=%zu q=%zu k=%zu build_s=%.4f query_s=%.4f qps=%.0f\n",
                 world.size(), n, d, q, k, r.build_seconds, r.query_seconds,
                 double(q) / r.query_seconds);
@@ -74,7 +76,7 @@ int main(int argc, char** argv) {
             if (std::strcmp(variant, "input_order") == 0) v.leaf_order = false;
             r = search(world, {data.data(), n, d}, {queries.data(), q, d}, v);
             if (world.rank() == 0)
-                std::printf(
+                bench::figure(
                     "bench=knn_variant ranks=%d n=%zu variant=%s build_s=%.4f query_s=%.4f\n",
                     world.size(), n, variant, r.build_seconds, r.query_seconds);
         }

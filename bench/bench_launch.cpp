@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.hpp"
+
 extern char** environ;
 
 namespace {
@@ -78,8 +80,8 @@ int main(int argc, char** argv) {
         }
         std::sort(runs.begin(), runs.end());
         std::sort(floors.begin(), floors.end());
-        std::printf("bench=launch ranks=%d best_ms=%.2f median_ms=%.2f floor_ms=%.2f\n", ranks,
-                    runs[0] * 1e3, runs[runs.size() / 2] * 1e3, floors[0] * 1e3);
+        bench::figure("bench=launch ranks=%d best_ms=%.2f median_ms=%.2f floor_ms=%.2f\n", ranks,
+                      runs[0] * 1e3, runs[runs.size() / 2] * 1e3, floors[0] * 1e3);
         std::fflush(stdout);
     }
     return 0;

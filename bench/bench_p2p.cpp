@@ -67,8 +67,8 @@ int main(int argc, char** argv) {
         const long iters = bench::calibrate(world, pingpong, target, 10, 10'000'000);
         const double per = bench::time_per_iteration(world, pingpong, iters);
         if (me == 0)
-            std::printf("bench=pingpong ranks=%d offset=%zu bytes=%zu iters=%ld usec=%.3f\n",
-                        world.size(), offset, bytes, iters, per / 2 * 1e6);
+            bench::figure("bench=pingpong ranks=%d offset=%zu bytes=%zu iters=%ld usec=%.3f\n",
+                          world.size(), offset, bytes, iters, per / 2 * 1e6);
         std::fflush(stdout);
     }
     constexpr int window = 64;
@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
         const long iters = bench::calibrate(world, stream, target, 3, 1'000'000);
         const double per = bench::time_per_iteration(world, stream, iters);
         if (me == 0)
-            std::printf(
+            bench::figure(
                 "bench=bandwidth ranks=%d offset=%zu bytes=%zu window=%d iters=%ld gbps=%.3f\n",
                 world.size(), offset, bytes, window, iters, double(bytes) * window / per / 1e9);
         std::fflush(stdout);

@@ -105,12 +105,13 @@ int main(int argc, char** argv) {
     }
 
     if (rank == 0) {
-        std::printf("bench=map ranks=%d calls=%zu seconds=%.6f\n", size, calls, map_seconds);
-        std::printf("bench=submit ranks=%d tasks=%ld seconds=%.6f\n", size, tasks, submit_seconds);
-        std::printf("bench=shared_map ranks=%d inserts=%ld seconds=%.6f\n", size, inserts,
-                    insert_seconds);
-        std::printf("bench=shared_map_batch ranks=%d inserts=%ld seconds=%.6f\n", size, inserts,
-                    batch_seconds);
+        bench::figure("bench=map ranks=%d calls=%zu seconds=%.6f\n", size, calls, map_seconds);
+        bench::figure("bench=submit ranks=%d tasks=%ld seconds=%.6f\n", size, tasks,
+                      submit_seconds);
+        bench::figure("bench=shared_map ranks=%d inserts=%ld seconds=%.6f\n", size, inserts,
+                      insert_seconds);
+        bench::figure("bench=shared_map_batch ranks=%d inserts=%ld seconds=%.6f\n", size, inserts,
+                      batch_seconds);
     }
     return 0;
 }

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
         world.barrier();  // nobody resets the counters before rank 0 has read them
     }
     if (rank == 0)
-        std::printf(
+        bench::figure(
             "bench=queue ranks=%d producers=%d consumers=%d capacity=%zu item_bytes=%zu "
             "items=%llu repeat=%d seconds=%.4f items_per_s=%.0f ns_per_item=%.1f\n",
             size, producers, consumers, capacity, sizeof(Item), (unsigned long long)items, repeat,

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.hpp"
 #include "spmd/rbf/mapped_output.hpp"
 #include "spmd/rbf/rbf_matrix.hpp"
 #include "spmd/world.hpp"
@@ -170,15 +171,15 @@ int main(int argc, char** argv) {
             }
             if (!root) continue;
             const auto line = [&](const char* what, const std::vector<double>& s) {
-                std::printf("bench=rbf%s ranks=%d n=%zu d=%zu seconds=%.4f gbps=%.2f\n", what,
-                            world.size(), n, d, median(s), gb / median(s));
+                bench::figure("bench=rbf%s ranks=%d n=%zu d=%zu seconds=%.4f gbps=%.2f\n", what,
+                              world.size(), n, d, median(s), gb / median(s));
             };
             line("", total);
             line("_fill", fill);
             line("_shared", shared);
             line("_prefaulted", refill);
             if (!symmetric.empty()) line("_symmetric", symmetric);
-            std::printf(
+            bench::figure(
                 "bench=memwrite ranks=%d bytes=%.0f fresh_seconds=%.4f fresh_gbps=%.2f "
                 "prefaulted_seconds=%.4f prefaulted_gbps=%.2f\n",
                 world.size(), gb * 1e9, median(fresh), gb / median(fresh), median(prefaulted),

@@ -30,9 +30,9 @@ int main(int argc, char** argv) {
             if (slowest / double(all) < best) best = slowest / double(all), chunks_taken = all;
         }
         if (world.rank() == 0)
-            std::printf("bench=schedule ranks=%d policy=%s n=%zu chunks=%ld ns_per_chunk=%.1f\n",
-                        world.size(), std::string(spmd::to_string(policy)).c_str(), n, chunks_taken,
-                        best * 1e9);
+            bench::figure("bench=schedule ranks=%d policy=%s n=%zu chunks=%ld ns_per_chunk=%.1f\n",
+                          world.size(), std::string(spmd::to_string(policy)).c_str(), n,
+                          chunks_taken, best * 1e9);
     }
     return 0;
 }

@@ -52,12 +52,15 @@ rlimit raise_fd_limit() {
     return old;
 }
 
+// stderr_tty: whether mprun's stderr is a terminal, which a rank writing into a pipe
+// (--tag-output) cannot see itself; it decides whether the kernels show progress.
 [[noreturn]] void exec_rank(const mprun::Options& options, int rank, int size,
-                            const std::string& job, const rlimit& fd_limit) {
+                            const std::string& job, const rlimit& fd_limit, bool stderr_tty) {
     const std::string r = std::to_string(rank), n = std::to_string(size);
     for (const auto& [name, value] : {std::pair{"SPMD_JOB", job},
                                       {"SPMD_RANK", r},
                                       {"SPMD_SIZE", n},
+                                      {"SPMD_STDERR_TTY", std::string(stderr_tty ? "1" : "0")},
                                       {"OMPI_COMM_WORLD_RANK", r},
                                       {"OMPI_COMM_WORLD_SIZE", n},
                                       {"OMPI_COMM_WORLD_LOCAL_RANK", r},
@@ -163,6 +166,7 @@ int run_job(const mprun::Options& options) {
                 supervisor.stop();
             });
 
+    const bool stderr_tty = options.output_dir.empty() && isatty(2) == 1;
     const std::vector<int> cores = mprun::allowed_cores();
     const std::vector<int> binding = mprun::plan_bindings(options.bind_to_core, size, cores);
     for (int rank = 0; rank < size; ++rank) {
@@ -171,7 +175,7 @@ int run_job(const mprun::Options& options) {
             output.in_child(rank);
             mprun::bind_or_exit(rank, binding[std::size_t(rank)]);
             mprun::TraceFiles::export_to_rank(trace.get());
-            exec_rank(options, rank, size, job_name, fd_limit);
+            exec_rank(options, rank, size, job_name, fd_limit, stderr_tty);
         });
         watchdog.guard(pid);
         if (options.report_bindings)

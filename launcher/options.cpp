@@ -234,9 +234,15 @@ Options parse_options(int argc, char** argv) {
         if (options.output_dir.empty()) throw UsageError("--output-filename needs a directory");
     }
     for (auto [flag, path] :
-         {std::pair{"trace", &options.trace_json}, {"trace-html", &options.trace_html}})
+         {std::pair{"trace", &options.trace_json}, {"trace-html", &options.trace_html}}) {
         if (vm.count(flag) && (*path = vm[flag].as<std::string>()).empty())
             throw UsageError(std::string("--") + flag + " needs a file name");
+#ifdef SPMD_NO_TRACE
+        if (vm.count(flag))
+            throw UsageError(std::string("--") + flag +
+                             ": this mprun was built with tracing compiled out (-DSPMD_TRACE=OFF)");
+#endif
+    }
     if (options.tag_output && !options.output_dir.empty())
         throw UsageError("--tag-output and --output-filename cannot be combined");
     if (options.command.empty())

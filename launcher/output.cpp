@@ -141,13 +141,21 @@ void OutputRouter::forward(Stream& s, bool after_job) {
         taken += std::size_t(n);
         s.pending.append(buffer, std::size_t(n));
         std::size_t start = 0;
-        for (std::size_t nl; (nl = s.pending.find('\n', start)) != std::string::npos;
-             start = nl + 1)
-            lines += s.prefix + s.pending.substr(start, nl + 1 - start);
+        for (std::size_t end; (end = s.pending.find_first_of("\r\n", start)) != std::string::npos;
+             start = end + 1) {
+            if (s.pending[end] == '\r' && end + 1 < s.pending.size() && s.pending[end + 1] == '\n')
+                ++end;  // "\r\n" ends one line
+            if (s.after_cr && end == start && s.pending[end] == '\n')
+                lines += "\n";  // the '\n' of a "\r\n" that two reads split
+            else
+                lines += s.prefix + s.pending.substr(start, end + 1 - start);
+            s.after_cr = s.pending[end] == '\r';
+        }
         s.pending.erase(0, start);
         if (s.pending.size() >= longest_line) {
             lines += s.prefix + s.pending + "\n";
             s.pending.clear();
+            s.after_cr = false;
         }
         if (!after_job) break;
     }

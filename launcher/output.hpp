@@ -1,6 +1,7 @@
 // Where the ranks' stdout and stderr go. By default ranks inherit mprun's own, so what
 // a rank flushes appears at once. --tag-output reads each rank through pipes and writes
-// whole lines prefixed "[r] " (lines of different ranks never mix). --output-filename
+// whole lines prefixed "[r] " (lines of different ranks never mix); a line that a '\r'
+// ends (a progress line redrawn in place) goes out at once, as on a terminal. --output-filename
 // writes DIR/rank.r/{stdout,stderr}. mprun's own messages go through the same router.
 //
 // Nothing here blocks mprun: output is forwarded through non-blocking sinks with a
@@ -44,6 +45,7 @@ private:
         int sink = 0;  // 0: mprun's stdout, 1: its stderr
         std::string prefix;
         std::string pending;     // an incomplete last line
+        bool after_cr = false;   // the last piece forwarded ended with a lone '\r'
         std::size_t queued = 0;  // bytes in the sink, not yet written
         bool watched = false;
     };

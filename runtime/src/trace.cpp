@@ -16,7 +16,9 @@
 
 namespace spmd::detail::trace {
 
+#ifndef SPMD_NO_TRACE
 bool on = false;
+#endif
 
 namespace {
 
@@ -124,6 +126,9 @@ void record_shared_slow(std::string_view name, std::uint64_t bytes) noexcept {
 void attach_from_environment(int rank, int size) {
     const char* text = std::getenv("SPMD_TRACE");
     if (!text || !*text || mine) return;  // a later World of the same rank keeps the log
+#ifdef SPMD_NO_TRACE
+    throw Error("SPMD_TRACE is set, but this build has tracing compiled out (-DSPMD_TRACE=OFF)");
+#endif
     auto bad = [&](const std::string& why) {
         return Error(std::string("SPMD_TRACE='") + text + "' " + why);
     };
@@ -145,7 +150,9 @@ void attach_from_environment(int rank, int size) {
         throw bad("is not a trace buffer for " + std::to_string(size) + " ranks");
     mine = log_at(base, rank, header.capacity);
     my_events = reinterpret_cast<Event*>(mine + 1);
+#ifndef SPMD_NO_TRACE
     on = true;
+#endif
 }
 
 Buffer::Buffer(int ranks, std::uint64_t events_per_rank) : ranks_(ranks) {

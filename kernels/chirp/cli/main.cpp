@@ -67,6 +67,7 @@ struct Config {
     std::uint64_t seed = 1;
     std::string out;
     FftOptions fft;
+    spmd::ShowProgress progress = spmd::ShowProgress::automatic;
 };
 
 std::vector<double> parse_mass_list(const std::string& text) {
@@ -137,7 +138,9 @@ std::optional<Config> parse(int argc, char** argv, int rank) {
         "out", po::value(&c.out), "write PREFIX_snr.npy, PREFIX_match.npy and PREFIX_best.npy")(
         "fft", po::value(&fft), "FFTW planning: estimate, measure (default) or patient")(
         "wisdom", po::value(&wisdom), "FFTW wisdom file (default: see below)")(
-        "no-wisdom", "neither read nor write a wisdom file");
+        "no-wisdom", "neither read nor write a wisdom file")(
+        "progress", "show a progress line on stderr even when it is not a terminal")(
+        "no-progress", "never show the progress line (default: shown on a terminal)");
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
@@ -176,6 +179,7 @@ std::optional<Config> parse(int argc, char** argv, int rank) {
     if (!(c.noise >= 0) || !std::isfinite(c.noise))
         throw spmd::UsageError("--noise must be a finite sigma >= 0");
 
+    c.progress = spmd::progress_choice(vm.count("progress"), vm.count("no-progress"));
     c.fft.rigor = parse_plan_rigor(fft);
     if (!vm.count("no-wisdom"))
         c.fft.wisdom_file =
@@ -253,7 +257,7 @@ void run(spmd::World& world, const Config& c) {
     }
 
     auto snr = world.shared<double>("chirp.snr", count * c.masses.size());
-    const auto best = search.match(signals.span(), snr.span());
+    const auto best = search.match(signals.span(), snr.span(), c.progress);
     // Rank 0 writes the table: the SNR columns of the templates of other hosts' ranks come
     // to it by messages (none on one host).
     std::vector<spmd::Range> columns;

@@ -77,7 +77,8 @@ struct BetterMatch {
 };
 }  // namespace
 
-std::vector<Match> BankSearch::match(std::span<const Complex> signals, std::span<double> snr) {
+std::vector<Match> BankSearch::match(std::span<const Complex> signals, std::span<double> snr,
+                                     ShowProgress show_progress) {
     const std::size_t samples = grid_.samples, templates = masses_.size();
     const std::size_t count = signals.size() / samples;
     if (signals.size() != count * samples || snr.size() != count * templates)
@@ -94,12 +95,15 @@ std::vector<Match> BankSearch::match(std::span<const Complex> signals, std::span
     const std::size_t blocks = (count + most - 1) / most;
     const std::size_t block = blocks ? (count + blocks - 1) / blocks : 1;
     const Range share = bank_.share();
+    Progress progress(world_, "chirp", count * templates, "filters", show_progress);
     for (std::size_t first = 0; first < count; first += block) {
         const std::size_t last = std::min(count, first + block);
-        for (std::size_t j = 0; j < share.size(); ++j)
+        for (std::size_t j = 0; j < share.size(); ++j) {
             for (std::size_t k = first; k < last; ++k)
                 snr[k * templates + share.begin + j] =
                     filter_->snr(signals.subspan(k * samples, samples), bank_[j]);
+            progress.add(last - first);
+        }
     }
     // This rank's best of each signal (none, -inf, if it holds no template), then the
     // reduction over ranks: each rank's SNRs are written before it contributes.
@@ -108,6 +112,7 @@ std::vector<Match> BankSearch::match(std::span<const Complex> signals, std::span
         for (std::size_t j = share.begin; j < share.end; ++j)
             best[k] = BetterMatch{}(best[k], Match{j, masses_[j], snr[k * templates + j]});
     world_.all_reduce(std::span<Match>(best), BetterMatch{});
+    progress.finish();  // the all_reduce waited for every rank's SNRs
     const std::vector<double> scale = match_scale(signals);
     for (std::size_t k = 0; k < count; ++k) best[k].match = best[k].snr * scale[k];
     return best;

@@ -76,7 +76,9 @@ CliOptions parse(int argc, char** argv) {
         ("schedule", po::value(&schedule), "static, dynamic or guided (default): how queries are shared")
         ("chunk", po::value(&chunk), "schedule chunk size (default 0: the schedule's own)")
         ("index-build", po::value(&build), "split (default) or each-rank: how every rank gets the tree")
-        ("out", po::value(&o.out_prefix), "write PREFIX_dist.npy (float64) and PREFIX_idx.npy (int64)");
+        ("out", po::value(&o.out_prefix), "write PREFIX_dist.npy (float64) and PREFIX_idx.npy (int64)")
+        ("progress", "show a progress line on stderr even when it is not a terminal")
+        ("no-progress", "never show the progress line (default: shown on a terminal)");
     // clang-format on
     po::variables_map vm;
     try {
@@ -114,6 +116,7 @@ CliOptions parse(int argc, char** argv) {
     s.leafsize = whole_number(leafsize, "leafsize", 1);
     s.schedule = spmd::parse_schedule(schedule);
     s.chunk = whole_number(chunk, "chunk", 0);
+    s.progress = spmd::progress_choice(vm.count("progress"), vm.count("no-progress"));
     if (build == "split")
         s.build = spmd::knn::IndexBuild::split;
     else if (build == "each-rank")

@@ -75,15 +75,18 @@ Result run(World& world, const Points& data, const Points& queries, const Option
     // The answers this rank wrote, for the hosts that do not share its arrays.
     const bool one_host = world.node().count == 1;
     std::vector<Range> mine;
+    Progress progress(world, "knn", q, "queries", options.progress);
     for (Range range : world.schedule(q, options.schedule, options.chunk))
         for (std::size_t i = range.begin; i < range.end; ++i) {
             const std::size_t at = sorted ? std::size_t(order[i] & 0xffffffffu) : i;
             answer(queries.data + at * queries.cols, result.distances.data() + at * k,
                    result.indices.data() + at * k);
             if (!one_host) mine.push_back({at * k, at * k + k});
+            progress.add(1);
         }
     share_pieces(world, result.distances.span(), std::span<const Range>(mine));
     share_pieces(world, result.indices.span(), std::span<const Range>(mine));
+    progress.finish();
     result.query_seconds = seconds_since(query_start);
     return result;
 }

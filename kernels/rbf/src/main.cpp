@@ -47,7 +47,9 @@ int run(spmd::World& world, int argc, char** argv) {
         "out", po::value(&out), "write the matrix here (.npy, float64); else print a summary")(
         "schedule", po::value(&schedule)->default_value("guided"), "static, dynamic or guided")(
         "chunk", po::value(&chunk)->default_value("0"), "rows per chunk; 0 picks one")(
-        "store", po::value(&store)->default_value("streaming"), "streaming or plain stores");
+        "store", po::value(&store)->default_value("streaming"), "streaming or plain stores")(
+        "progress", "show a progress line on stderr even when it is not a terminal")(
+        "no-progress", "never show the progress line (default: shown on a terminal)");
     po::variables_map vm;
     const po::positional_options_description no_positionals;  // a stray word is an error
     try {
@@ -69,6 +71,7 @@ int run(spmd::World& world, int argc, char** argv) {
     if (store != "streaming" && store != "plain")
         throw spmd::UsageError("--store wants streaming or plain, got '" + store + "'");
     options.store = store == "plain" ? Store::plain : Store::streaming;
+    options.progress = spmd::progress_choice(vm.count("progress"), vm.count("no-progress"));
     const Radial f = parse_radial(phi, eps);
     if (vm.count("eps") && !uses_eps(f.kind))
         throw spmd::UsageError(

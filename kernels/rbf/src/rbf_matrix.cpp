@@ -24,13 +24,17 @@ std::size_t matrix_bytes(std::size_t n) {
     return bytes;
 }
 
-// This rank's share of the rows; returns them as element ranges of the matrix.
+// This rank's share of the rows; returns them as element ranges of the matrix. Row by
+// row, so that a large static block still moves the progress line along.
 std::vector<Range> fill_my_rows(World& world, const RowFiller& filler, double* matrix,
-                                const MatrixOptions& options) {
+                                const MatrixOptions& options, Progress& progress) {
     std::vector<Range> mine;
     const std::size_t n = filler.n();
     for (Range rows : world.schedule(n, options.schedule, options.chunk)) {
-        filler.fill(rows, matrix);
+        for (std::size_t i = rows.begin; i < rows.end; ++i) {
+            filler.fill({i, i + 1}, matrix);
+            progress.add(1);
+        }
         mine.push_back({rows.begin * n, rows.end * n});
     }
     return mine;
@@ -72,9 +76,11 @@ void check_fits_on_disk(const std::string& path, std::size_t n) {
 
 void fill_matrix(World& world, const RowFiller& filler, double* matrix,
                  const MatrixOptions& options) {
-    const auto mine = fill_my_rows(world, filler, matrix, options);
+    Progress progress(world, "rbf", filler.n(), "rows", options.progress);
+    const auto mine = fill_my_rows(world, filler, matrix, options, progress);
     const std::size_t n = filler.n();
     share_pieces(world, std::span<double>(matrix, n * n), std::span<const Range>(mine));
+    progress.finish();
 }
 
 SharedArray<double> rbf_matrix(World& world, const Points& points, const Radial& f,
@@ -89,9 +95,11 @@ void write_rbf_matrix(World& world, const Points& points, const Radial& f, const
                       const MatrixOptions& options) {
     matrix_bytes(points.n);
     MappedOutput out(world, path, npy::Dtype::f8, {points.n, points.n});
+    Progress progress(world, "rbf", points.n, "rows", options.progress);
     fill_my_rows(world, RowFiller(points, f, options.store), static_cast<double*>(out.data()),
-                 options);
+                 options, progress);
     out.commit();
+    progress.finish();
 }
 
 }  // namespace spmd::rbf

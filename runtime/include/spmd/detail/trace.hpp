@@ -50,7 +50,11 @@ struct alignas(64) RankLog {
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
               "the count is shared between processes");
 
+#ifdef SPMD_NO_TRACE
+inline constexpr bool on = false;  // built with -DSPMD_TRACE=OFF: every hook compiles away
+#else
 extern bool on;  // set once, when a World attaches to a traced job
+#endif
 
 std::uint64_t now_ns() noexcept;
 void commit(const Event& event) noexcept;

@@ -15,6 +15,7 @@
 #include "spmd/chirp/matched_filter.hpp"
 #include "spmd/chirp/template_bank.hpp"
 #include "spmd/chirp/waveform.hpp"
+#include "spmd/progress.hpp"
 #include "spmd/world.hpp"
 
 namespace spmd::chirp {
@@ -41,7 +42,9 @@ public:
     // on every rank, each signal's best template: the largest SNR, the lowest index on ties
     // (as MPI_MAXLOC), by an all_reduce of the ranks' own bests, which also publishes the
     // SNRs to the host's ranks (those of other hosts' templates: gather_pieces).
-    std::vector<Match> match(std::span<const Complex> signals, std::span<double> snr);
+    // `progress`: a line over the K x T filters on rank 0's stderr (progress.hpp).
+    std::vector<Match> match(std::span<const Complex> signals, std::span<double> snr,
+                             ShowProgress progress = ShowProgress::never);
 
     // Per signal, the factor that turns its SNRs into normalised matches:
     // 1 / sqrt(self_correlation(signal) self_correlation(template)), 0 for a zero signal.

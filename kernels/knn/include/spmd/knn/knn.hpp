@@ -9,6 +9,7 @@
 #include <limits>
 #include <string_view>
 
+#include "spmd/progress.hpp"
 #include "spmd/schedule.hpp"
 #include "spmd/shared_array.hpp"
 #include "spmd/world.hpp"
@@ -43,6 +44,8 @@ struct Options {
     // cached nodes and points (3.2-3.5x faster at n = 10^6); false: in input order. The answers
     // are the same either way.
     bool leaf_order = true;
+    // A progress line over the queries on rank 0's stderr (the CLI passes automatic).
+    ShowProgress progress = ShowProgress::never;
 };
 
 // A row-major rows x cols matrix of doubles that the caller keeps alive; never copied.

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 
+#include "spmd/progress.hpp"
 #include "spmd/rbf/points.hpp"
 #include "spmd/rbf/radial.hpp"
 #include "spmd/rbf/row_filler.hpp"
@@ -17,6 +18,7 @@ struct MatrixOptions {
     Schedule schedule = Schedule::guided;
     std::size_t chunk = 0;  // rows; 0 picks the schedule's default
     Store store = Store::streaming;
+    ShowProgress progress = ShowProgress::never;  // a line over the rows on rank 0's stderr
 };
 
 // Throws UsageError if an n x n float64 matrix cannot be held in (shared) memory.
