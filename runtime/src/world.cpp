@@ -52,8 +52,7 @@ detail::FailureKind current_exception_kind() {
 // of the C++ runtime's abort with a core dump.
 [[noreturn]] void report_and_exit() {
     const std::string message = current_exception_message();
-    if (current_transport)
-        current_transport->fail_uncaught(message, current_exception_kind());
+    if (current_transport) current_transport->fail_uncaught(message, current_exception_kind());
     std::fflush(nullptr);
     std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, message.c_str());
     _exit(1);
