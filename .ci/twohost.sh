@@ -31,5 +31,5 @@ if [ ! -f build-mpi/CMakeCache.txt ]; then  # configured as .ci/mpi.sh does
   cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON -DSPMD_TRANSPORT=mpi \
     "${launcher[@]}" >"$log" 2>&1 || { tail -n 40 "$log"; exit 1; }
 fi
-cmake --build build-mpi -j2 --target knn rbf chirp monte_carlo pool_map pipe_workers >"$log" 2>&1 || { tail -n 40 "$log"; exit 1; }
+cmake --build build-mpi -j2 --target knn rbf chirp monte_carlo pool_map pipe_workers save_primes >"$log" 2>&1 || { tail -n 40 "$log"; exit 1; }
 bash tests/twohost/kernels.sh build/bin build-mpi/bin

@@ -37,6 +37,12 @@ SharedHeap::SharedHeap(World& world, std::string kind, std::string_view name,
         throw UsageError(describe(kind_, name_) + ": a reservation of " +
                          std::to_string(memory_.size()) + " bytes is too small (at least " +
                          std::to_string(smallest) + ")");
+    // Its memory is a World::shared array, which is a host's: ranks on another host would
+    // see another, empty copy.
+    if (world.node().count > 1)
+        throw UsageError(describe(kind_, name_) + " spans " + std::to_string(world.node().count) +
+                         " hosts, but shared maps and vectors live in one host's shared memory; "
+                         "across hosts send results by collectives or use spmd::Queue");
     if (rank_ == 0)
         heap_ = std::make_unique<Heap>(bip::create_only, memory_.data(), memory_.size());
 }

@@ -93,9 +93,10 @@ compare_kernel rbf "${rbf_args[@]}"
 compare_kernel chirp "${chirp_args[@]}" --wisdom "$work/wisdom"
 
 # Examples whose printout depends on the rank count only: mprun -n 4's lines against the
-# rig's (sorted: lines of different ranks reach the terminal in any order). Not yet here:
-# task_farm (a Queue) and save_primes (a shared_vector), whose shared objects are one per
-# host under the MPI transport (issue #11's cross-host Queue/Event/Lock).
+# rig's (sorted: lines of different ranks reach the terminal in any order). Not here:
+# task_farm, whose workers write their answers into a World::shared array (a host's: on
+# two hosts its spot checks fail, as they should); save_primes, whose shared_vector must
+# refuse to span hosts (checked below).
 if [ -n "$mpi" ]; then
   for example in monte_carlo pool_map pipe_workers; do
     [ -x "$mpi/$example" ] || { fail "no $mpi/$example"; continue; }
@@ -107,6 +108,16 @@ if [ -n "$mpi" ]; then
       fail "$example prints differently on the rig: $(diff <(sort "$work/$example.shm") <(sort "$work/$example.rig") | head -c 800)"
     fi
   done
+fi
+
+if [ -n "$mpi" ] && [ -x "$mpi/save_primes" ]; then
+  "$here/rig.sh" "$mpi/save_primes" >"$work/save_primes.rig" 2>&1
+  status=$?
+  if [ $status -ne 1 ] || ! grep -q "shared_vector 'primes' spans 2 hosts" "$work/save_primes.rig"; then
+    fail "save_primes on the rig: exit $status, not 1 with the one-host refusal: $(tail -c 800 "$work/save_primes.rig")"
+  else
+    echo "example=save_primes way=\"rig 2+2\" refused=\"shared_vector spans 2 hosts\""
+  fi
 fi
 
 if [ -n "$mpi" ]; then

@@ -12,9 +12,11 @@
 #pragma once
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -74,6 +76,29 @@ auto World::map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, i
     using R = typename MapResults<F>::value_type;
     const bool wanted = root < 0 || root == rank_;
     MapResults<F> results;
+    if (node_.count > 1) {
+        // Scratch arrays are a host's: across hosts each rank maps one static block and
+        // the blocks travel by a collective (padded to equal pieces, as gather wants).
+        if constexpr (std::is_trivially_copyable_v<R> && !std::is_pointer_v<R>) {
+            const std::size_t per = (n + std::size_t(size_) - 1) / std::size_t(size_);
+            const std::size_t begin = std::min(n, per * std::size_t(rank_));
+            const std::size_t end = std::min(n, begin + per);
+            std::vector<R> mine(per);
+            for (std::size_t i = begin; i < end; ++i) mine[i - begin] = fn(i);
+            std::vector<R> all(wanted ? per * std::size_t(size_) : 0);
+            if (root < 0)
+                all_gather(std::span<const R>(mine), std::span<R>(all));
+            else
+                gather(std::span<const R>(mine), std::span<R>(all), root);
+            if (wanted) results.assign(all.begin(), all.begin() + std::ptrdiff_t(n));
+            return results;
+        } else {
+            throw UsageError(
+                "World::map with string or vector results runs on one host only "
+                "(its byte arrays are a host's shared memory); this job spans " +
+                std::to_string(node_.count) + " hosts");
+        }
+    }
     if constexpr (std::is_trivially_copyable_v<R> && !std::is_pointer_v<R>) {
         constexpr std::size_t keep_at_most = std::size_t(64) << 20;
         if (n > keep_at_most / sizeof(R)) {  // too large to keep: one array, two barriers
