@@ -24,9 +24,9 @@ void copy_large(void* dst, const void* src, std::size_t bytes) noexcept;
 
 // memcpy's contract: the ranges do not overlap.
 inline void copy_bytes(void* dst, const void* src, std::size_t bytes) noexcept {
-    if (bytes <= copy_small_bytes)
-        std::memcpy(dst, src, bytes);
-    else
+    if (bytes <= copy_small_bytes) {
+        if (bytes != 0) std::memcpy(dst, src, bytes);  // an empty vector's data() may be null
+    } else
         copy_large(dst, src, bytes);
 }
 

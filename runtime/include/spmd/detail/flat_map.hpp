@@ -82,8 +82,9 @@ inline void prefault(void* p, std::size_t bytes) {
     madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
 }
 
+// Made by Boost.Interprocess's construct, which aligns to 16 bytes only: no alignas here.
 struct Control {
-    alignas(64) std::atomic<std::uint32_t> exclusive{0};
+    std::atomic<std::uint32_t> exclusive{0};
     std::atomic<std::uint64_t> table{0};     // offset of the slots
     std::atomic<std::uint64_t> capacity{0};  // slots, a power of two
     std::atomic<std::uint64_t> ranks{0};     // offset of RankLine[ranks]
