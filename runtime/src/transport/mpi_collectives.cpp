@@ -12,6 +12,7 @@
 #include <cstring>
 #include <vector>
 
+#include "in_pieces.hpp"
 #include "mpi.hpp"
 #include "spmd/detail/trace.hpp"
 #include "spmd/error.hpp"
@@ -28,17 +29,6 @@ constexpr std::size_t piece_bytes = std::size_t(1) << 28;
 // Below this many bytes in all ranks' inputs together, the receivers gather every input
 // and combine it themselves (one call) instead of a reduce-scatter and all-gather (two).
 constexpr std::size_t gather_whole_below = 64 << 10;
-
-template <class Step>
-void in_pieces(std::size_t total, std::size_t piece, Step&& step) {
-    piece = std::max<std::size_t>(piece, 1);
-    std::size_t done = 0;
-    do {
-        const std::size_t n = std::min(piece, total - done);
-        step(done, n);
-        done += n;
-    } while (done < total);
-}
 
 bool overlap(const void* a, const void* b, std::size_t bytes) {
     const auto x = reinterpret_cast<std::uintptr_t>(a), y = reinterpret_cast<std::uintptr_t>(b);

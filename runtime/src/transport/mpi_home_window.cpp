@@ -51,25 +51,23 @@ std::uint64_t HomeWindow::load(std::size_t word) {
     return value;
 }
 
-std::uint64_t HomeWindow::fetch_add(std::size_t word, std::uint64_t value) {
+std::uint64_t HomeWindow::fetch_op(std::size_t word, std::uint64_t value, MPI_Op op) {
     std::uint64_t old = 0;
-    MPI_Fetch_and_op(&value, &old, MPI_UINT64_T, home_, MPI_Aint(word), MPI_SUM, win_);
+    MPI_Fetch_and_op(&value, &old, MPI_UINT64_T, home_, MPI_Aint(word), op, win_);
     flush();
     return old;
+}
+
+std::uint64_t HomeWindow::fetch_add(std::size_t word, std::uint64_t value) {
+    return fetch_op(word, value, MPI_SUM);
 }
 
 std::uint64_t HomeWindow::fetch_or(std::size_t word, std::uint64_t value) {
-    std::uint64_t old = 0;
-    MPI_Fetch_and_op(&value, &old, MPI_UINT64_T, home_, MPI_Aint(word), MPI_BOR, win_);
-    flush();
-    return old;
+    return fetch_op(word, value, MPI_BOR);
 }
 
 std::uint64_t HomeWindow::fetch_and(std::size_t word, std::uint64_t value) {
-    std::uint64_t old = 0;
-    MPI_Fetch_and_op(&value, &old, MPI_UINT64_T, home_, MPI_Aint(word), MPI_BAND, win_);
-    flush();
-    return old;
+    return fetch_op(word, value, MPI_BAND);
 }
 
 bool HomeWindow::compare_exchange(std::size_t word, std::uint64_t& expected,

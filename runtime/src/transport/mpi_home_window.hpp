@@ -51,6 +51,7 @@ public:
 
 private:
     void check(int code, const char* call) const;
+    std::uint64_t fetch_op(std::size_t word, std::uint64_t value, MPI_Op op);
     // MPI reads an origin buffer until the flush: scalar operands wait here till then.
     const std::uint64_t* staged(std::uint64_t value);
 

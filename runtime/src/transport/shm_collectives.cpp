@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "in_pieces.hpp"
 #include "shm.hpp"
 #include "spmd/detail/copy.hpp"
 #include "spmd/detail/job.hpp"
@@ -28,20 +29,6 @@ namespace {
 constexpr std::size_t combine_everything_below = 4096;
 // A reduction by messages moves this many bytes (or one element) per message.
 constexpr std::size_t message_piece_bytes = 4 << 20;
-
-// Calls step(done, n) for consecutive pieces [done, done + n) of [0, total), each at
-// most `piece` long; at least once, so that every rank meets the barriers even when
-// there is nothing to move.
-template <class Step>
-void in_pieces(std::size_t total, std::size_t piece, Step&& step) {
-    piece = std::max<std::size_t>(piece, 1);  // a zero piece would never finish
-    std::size_t done = 0;
-    do {
-        const std::size_t n = std::min(piece, total - done);
-        step(done, n);
-        done += n;
-    } while (done < total);
-}
 }  // namespace
 
 void Transport::Impl::broadcast(void* data, std::size_t bytes, int root) {
