@@ -23,16 +23,27 @@ void allow_single_copy_from_siblings() {
     if (scope >> mode && mode == 1) prctl(PR_SET_PTRACER, getppid(), 0, 0, 0);
 }
 
-bool write_into(pid_t pid, std::uint64_t address, const void* data, std::size_t bytes) {
+namespace {
+template <class Move>
+bool move_bytes(pid_t pid, std::uint64_t address, void* data, std::size_t bytes, Move&& move) {
     if (pid <= 0 || refused.load(std::memory_order_relaxed)) return false;
-    const iovec local{const_cast<void*>(data), bytes};
+    const iovec local{data, bytes};
     const iovec remote{reinterpret_cast<void*>(address), bytes};
-    const ssize_t written = process_vm_writev(pid, &local, 1, &remote, 1, 0);
-    if (written < 0 && (errno == EPERM || errno == ENOSYS || errno == EACCES))
+    const ssize_t moved = move(pid, &local, 1, &remote, 1, 0);
+    if (moved < 0 && (errno == EPERM || errno == ENOSYS || errno == EACCES))
         refused.store(true, std::memory_order_relaxed);
-    if (written != static_cast<ssize_t>(bytes)) return false;
+    if (moved != static_cast<ssize_t>(bytes)) return false;
     delivered.fetch_add(1, std::memory_order_relaxed);
     return true;
+}
+}  // namespace
+
+bool write_into(pid_t pid, std::uint64_t address, const void* data, std::size_t bytes) {
+    return move_bytes(pid, address, const_cast<void*>(data), bytes, process_vm_writev);
+}
+
+bool read_from(pid_t pid, std::uint64_t address, void* data, std::size_t bytes) {
+    return move_bytes(pid, address, data, bytes, process_vm_readv);
 }
 
 std::uint64_t single_copies() {

@@ -24,6 +24,10 @@ void allow_single_copy_from_siblings();
 // permitted, not implemented) turns the single copy off for the rest of this process.
 bool write_into(pid_t pid, std::uint64_t address, const void* data, std::size_t bytes);
 
+// Reads `bytes` at `address` in process `pid` into `data` (the same single copy, pulled
+// by the receiver); false, and the same refusal rule, as write_into.
+bool read_from(pid_t pid, std::uint64_t address, void* data, std::size_t bytes);
+
 // For tests: payloads this process has delivered by single copy.
 std::uint64_t single_copies();
 
