@@ -2,12 +2,15 @@
 // together hold every rank once, and a shared array is one array for the ranks of a host
 // (zeroed, and what one writes the others read after a barrier). Queue, Event and Lock,
 // which stand on shared arrays and the host's control segment, work between them.
+#include <unistd.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <spmd/event.hpp>
 #include <spmd/lock.hpp>
 #include <spmd/queue.hpp>
+#include <string>
 #include <vector>
 
 #include "spmd_main.hpp"
@@ -59,6 +62,29 @@ TEST_CASE("a shared array is one zeroed array for the ranks of a host") {
         for (std::size_t i = 0; i < 1000; i += 111)
             CHECK(a[std::size_t(r) * 1000 + i] == (here ? r * 7 + 1 : 0));
     }
+}
+
+TEST_CASE("a shared array starts on a page, whatever its size and type") {
+    auto& w = test::world();
+    const auto page = std::uintptr_t(sysconf(_SC_PAGESIZE));
+    // Sizes that end mid-page, so that the ranks' shares of the zeroing do too.
+    for (std::size_t n :
+         {std::size_t(1), std::size_t(100), std::size_t(4096), std::size_t(1 << 20) + 13}) {
+        auto bytes = w.shared<std::uint8_t>("bytes" + std::to_string(n), n);
+        CHECK(reinterpret_cast<std::uintptr_t>(bytes.data()) % page == 0);
+        CHECK(std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; }));
+    }
+    struct alignas(64) Line {
+        std::uint8_t b[64];
+    };
+    auto lines = w.shared<Line>("lines", 3);
+    CHECK(reinterpret_cast<std::uintptr_t>(lines.data()) % alignof(Line) == 0);
+    // The page-aligned array is still one array for the host: the last byte of the first
+    // host rank's write is what every rank of the host reads.
+    auto last = w.shared<std::uint8_t>("last", 5000);
+    if (w.node().local_rank == 0) last[4999] = 42;
+    w.barrier();
+    CHECK(last[4999] == 42);
 }
 
 TEST_CASE("Queue, Event and Lock work between the ranks of a host") {

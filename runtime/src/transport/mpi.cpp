@@ -7,13 +7,16 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "spmd/detail/trace.hpp"
@@ -53,6 +56,24 @@ Node describe_node(MPI_Comm comm, MPI_Comm host_comm, int rank) {
     node.index =
         int(std::find(leaders.begin(), leaders.end(), node.ranks.front()) - leaders.begin());
     return node;
+}
+
+// Zeroes [at, at + bytes) of a shared window without touching its whole pages: they are
+// punched out of the shared-memory file behind the window (MADV_REMOVE), so they read as
+// zero and their first touch (a page fault) falls to whoever fills them, as under mprun.
+// A memset of the whole range would fault every page in here and then write it twice.
+// Partial pages at the ends are memset; so is everything if the memory is not a shared
+// file mapping (MADV_REMOVE then fails without changing anything).
+void zero(std::byte* at, std::size_t bytes) {
+    const auto page = std::uintptr_t(sysconf(_SC_PAGESIZE));
+    const auto begin = reinterpret_cast<std::uintptr_t>(at), end = begin + bytes;
+    const std::uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+    if (last > first && madvise(reinterpret_cast<void*>(first), last - first, MADV_REMOVE) == 0) {
+        std::memset(at, 0, first - begin);
+        std::memset(reinterpret_cast<void*>(last), 0, end - last);
+        return;
+    }
+    std::memset(at, 0, bytes);
 }
 
 // The host's control segment: its first rank makes it and names it to the others; once
@@ -322,8 +343,14 @@ void Transport::scatter(const void* in, void* out, std::size_t bytes, int root) 
 }
 
 // One window per host: its first rank holds all the bytes, the others map them through
-// MPI_Win_shared_query. MPI does not promise zeroed memory, so each rank of the host
-// zeroes its own share of the pages before the host's ranks meet.
+// MPI_Win_shared_query. The array starts on a page, as under the shm transport: osc/sm puts
+// its own words before a window's data (Open MPI 4.1.4: 264 bytes into a page), so MPI's
+// base is only 8-byte aligned, which splits cache lines under every vector load and
+// streaming store and falls short of a T with a larger alignof. The window is one page
+// larger and the array begins at the first page boundary in it: every rank maps the same
+// pages, so that boundary is the same byte of the window on each. MPI does not promise
+// zeroed memory, so each rank of the host zeroes its own share (see zero()) before the
+// host's ranks meet.
 std::pair<std::shared_ptr<void>, void*> Transport::shared(std::string_view name,
                                                           std::size_t bytes) {
     Impl& s = *impl_;
@@ -343,19 +370,24 @@ std::pair<std::shared_ptr<void>, void*> Transport::shared(std::string_view name,
                     " does not match rank 0's shared(\"" + first.name + "\", " +
                     std::to_string(first.bytes) +
                     " bytes): collective calls must come in the same order on every rank");
+    const auto page = std::size_t(sysconf(_SC_PAGESIZE));
+    if (bytes > std::size_t(std::numeric_limits<MPI_Aint>::max()) - page)
+        throw Error("shared array '" + std::string(name) + "' of " + std::to_string(bytes) +
+                    " bytes is too large for an MPI window");
     MPI_Win window = MPI_WIN_NULL;
     void* mine_base = nullptr;
-    const MPI_Aint my_bytes =
-        s.node.local_rank == 0 ? MPI_Aint(std::max<std::size_t>(bytes, 1)) : 0;
+    const MPI_Aint my_bytes = s.node.local_rank == 0 ? MPI_Aint(bytes + page) : 0;
     MPI_Win_allocate_shared(my_bytes, 1, MPI_INFO_NULL, s.host_comm, &mine_base, &window);
     s.shared_windows.push_back(window);
     MPI_Aint size = 0;
     int unit = 1;
-    void* base = nullptr;
-    MPI_Win_shared_query(window, 0, &size, &unit, &base);
+    void* window_base = nullptr;
+    MPI_Win_shared_query(window, 0, &size, &unit, &window_base);
+    const auto at = reinterpret_cast<std::uintptr_t>(window_base);
+    auto* base = reinterpret_cast<std::byte*>((at + page - 1) / page * page);
     const std::size_t ranks = s.node.ranks.size(), me = std::size_t(s.node.local_rank);
     const std::size_t lo = bytes * me / ranks, hi = bytes * (me + 1) / ranks;
-    if (hi > lo) std::memset(static_cast<std::byte*>(base) + lo, 0, hi - lo);
+    if (hi > lo) zero(base + lo, hi - lo);
     MPI_Barrier(s.host_comm);
     // The window is freed with the transport (MPI_Win_free is collective, and ranks drop
     // their last view of an array at different moments); the owner only keeps it alive.
