@@ -324,6 +324,28 @@ bool Messenger::try_post(int dest, int tag, const void* data, std::size_t bytes)
     return true;
 }
 
+bool Messenger::try_post_pull(int dest, int tag, const void* data, std::size_t bytes) {
+    outgoing(dest);
+    Inbox& inbox = job_.inbox(dest);
+    std::uint64_t ticket = inbox.head.load(std::memory_order_relaxed);
+    MessageCell* cell = nullptr;
+    for (;;) {
+        cell = &inbox.cell[ticket % Inbox::cells];
+        if (cell->turn.load(std::memory_order_acquire) != 2 * (ticket / Inbox::cells)) return false;
+        if (inbox.head.compare_exchange_weak(ticket, ticket + 1, std::memory_order_relaxed)) break;
+    }
+    cell->source = rank_;
+    cell->tag = tag;
+    cell->size = bytes;
+    cell->bulk = MessageCell::pull;
+    const std::uint64_t address = reinterpret_cast<std::uintptr_t>(data);
+    std::memcpy(cell->payload, &address, sizeof address);
+    cell->turn.store(2 * (ticket / Inbox::cells) + 1, std::memory_order_release);
+    inbox.arrived.notify_all();
+    if (handed_back_ != next_ticket_) hand_back();
+    return true;
+}
+
 namespace {
 // One side of pump() without waiting: moves chunks while their slots are ready.
 template <class Ring, class Copy>

@@ -6,12 +6,20 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
+#include <string_view>
 
 namespace spmd::detail {
 
 namespace {
-std::atomic<bool> refused{false};
+// SPMD_NO_SINGLE_COPY=1 refuses the single copy from the start, as Yama or seccomp would
+// (to test the fallbacks).
+bool refused_by_environment() {
+    const char* value = std::getenv("SPMD_NO_SINGLE_COPY");
+    return value && std::string_view(value) == "1";
+}
+std::atomic<bool> refused{refused_by_environment()};
 std::atomic<std::uint64_t> delivered{0};
 }  // namespace
 

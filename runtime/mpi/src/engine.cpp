@@ -1,19 +1,29 @@
 // MPI matching over the runtime's messenger. Receives are matched in posting order and
 // messages in arrival order, as MPI requires; a message that finds a posted receive with
 // room goes straight into the user's buffer, any other waits in the unexpected list with
-// its own copy. Nothing here blocks: progress() moves every pending transfer as far as
-// it can (sends whose destination inbox is full, bulk payloads through the pair rings in
-// both directions), and every blocking MPI call waits through wait_for(), which calls
-// it. So a ring of MPI_Isend + MPI_Recv, or of MPI_Sendrecv, never deadlocks: a rank
-// waiting for its receive also drains its peers' sends to it.
+// its own copy. A large payload (pull_bytes on) is not copied by its sender at all: the
+// receiver reads it from the sender's memory as its envelope arrives (a single copy,
+// read_from) and answers, which completes the send. Nothing here blocks: progress() moves every
+// pending transfer as far as it can (sends whose destination inbox is full, bulk payloads through
+// the pair rings in both directions), and every blocking MPI call waits through wait_for(), which
+// calls it. So a ring of MPI_Isend + MPI_Recv, or of MPI_Sendrecv, never deadlocks: a rank waiting
+// for its receive also drains its peers' sends to it.
+#include <algorithm>
 #include <cstring>
 
 #include "spmd/detail/messenger.hpp"
+#include "spmd/detail/single_copy.hpp"
 #include "state.hpp"
 
 namespace spmd::mpi {
 
 namespace {
+// Sends from this size on are pulled by their receivers. Below it the pair ring's two
+// overlapped copies cost less than the answer's round trip.
+constexpr std::size_t pull_bytes = 32 << 10;
+// The tags of answer_field messages.
+constexpr int answer_pulled = 0, answer_stream = 1;
+
 int field_of(int rtag) {
     return rtag >> (tag_bits + 1);
 }
@@ -35,7 +45,8 @@ Engine::Engine(World& world)
       messenger_(std::make_unique<detail::Messenger>(world.job(), world.rank())),
       outbox_(std::size_t(world.size())),
       inflows_(std::size_t(world.size())),
-      acks_(std::size_t(world.size())) {}
+      acks_(std::size_t(world.size())),
+      no_pull_(std::size_t(world.size())) {}
 
 Engine::~Engine() = default;
 
@@ -43,8 +54,12 @@ void Engine::start_send(Request& r) {
     r.kind = Request::Kind::send;
     if (r.dest == world_.rank()) return deliver_self(r);
     auto& queue = outbox_[std::size_t(r.dest)];
+    using Way = Request::Way;
+    r.way = !detail::Messenger::is_bulk(r.bytes)                      ? Way::cell
+            : r.bytes >= pull_bytes && !no_pull_[std::size_t(r.dest)] ? Way::pull
+                                                                      : Way::ring;
     // Fast path: nothing queued before it and the inbox has room for the envelope.
-    if (queue.empty() && !detail::Messenger::is_bulk(r.bytes) &&
+    if (queue.empty() && r.way == Way::cell &&
         messenger_->try_post(r.dest, r.rtag, r.data, r.bytes))
         return complete_send(r);
     queue.push_back(&r);
@@ -52,24 +67,75 @@ void Engine::start_send(Request& r) {
     advance_sends(r.dest);
 }
 
-// Sends to one destination go out in order; a bulk payload is streamed before the next
-// envelope is posted, so the receiver drains the pair ring in envelope order.
+// Sends to one destination are posted in order. A payload through the pair ring is
+// streamed only once every send before it is done, and before the next envelope is
+// posted, so the receiver drains the ring in envelope order. A pulled send stays in the
+// queue, posted, until its receiver answers (answered()); later envelopes may pass it.
 void Engine::advance_sends(int dest) {
+    using Way = Request::Way;
     auto& queue = outbox_[std::size_t(dest)];
-    while (!queue.empty()) {
-        Request& r = *queue.front();
+    for (auto it = queue.begin(); it != queue.end();) {
+        Request& r = **it;
+        if (r.way == Way::ring && it != queue.begin()) return;
         if (!r.posted) {
-            if (!messenger_->try_post(dest, r.rtag, r.data, r.bytes)) return;
+            if (!post(dest, r)) return;
             r.posted = true;
+            if (r.way == Way::pull) ++answers_awaited_;
         }
-        if (detail::Messenger::is_bulk(r.bytes)) {
+        if (r.way == Way::pull) {
+            ++it;
+            continue;
+        }
+        if (r.way == Way::ring) {
             r.streamed = messenger_->try_stream_out(dest, r.data, r.bytes, r.streamed);
             if (r.streamed < r.bytes) return;
         }
-        queue.pop_front();
+        it = queue.erase(it);
         --pending_sends_;
         complete_send(r);
     }
+}
+
+bool Engine::post(int dest, const Request& r) {
+    if (r.way == Request::Way::pull)
+        return messenger_->try_post_pull(dest, r.rtag, r.data, r.bytes);
+    return messenger_->try_post(dest, r.rtag, r.data, r.bytes);
+}
+
+// The receiver answered the oldest pulled send to it still waiting (answers come in
+// envelope order): it read the payload, or it could not and wants it through the ring,
+// as it will want every later one.
+void Engine::answered(int dest, bool pulled) {
+    auto& queue = outbox_[std::size_t(dest)];
+    auto it = std::find_if(queue.begin(), queue.end(), [](const Request* r) {
+        return r->way == Request::Way::pull && r->posted;
+    });
+    if (it == queue.end()) return;  // not ours to answer: nothing waits for it
+    Request& r = **it;
+    --answers_awaited_;
+    if (pulled) {
+        queue.erase(it);
+        --pending_sends_;
+        complete_send(r);
+    } else {
+        r.way = Request::Way::ring;
+        no_pull_[std::size_t(dest)] = true;
+        for (Request* later : queue)
+            if (later->way == Request::Way::pull && !later->posted) later->way = Request::Way::ring;
+    }
+    advance_sends(dest);
+}
+
+// The receiver's half of a pulled send: reads the payload straight from the sender's
+// memory (which stays valid until this answer arrives) and answers.
+bool Engine::pull(int source, std::uint64_t address, std::byte* target, std::size_t bytes) {
+    const detail::RankReport& sender = world_.job().report(source);
+    // A sender that died left its pid to be reused: never read another process.
+    const bool pulled =
+        !sender.exited.load(std::memory_order_acquire) &&
+        detail::read_from(sender.pid.load(std::memory_order_relaxed), address, target, bytes);
+    send_notice(source, runtime_tag(answer_field, pulled ? answer_pulled : answer_stream));
+    return pulled;
 }
 
 void Engine::complete_send(Request& r) {
@@ -80,8 +146,9 @@ void Engine::complete_send(Request& r) {
 // A send to oneself: matched at once against the posted receives, or kept as a copy.
 void Engine::deliver_self(Request& send) {
     const int me = world_.rank();
-    Arrival a{me, send.rtag, send.bytes, {}, true, nullptr};
-    a.payload.assign(send.data, send.data + send.bytes);
+    Arrival a{me,   send.rtag, send.bytes, std::make_unique_for_overwrite<std::byte[]>(send.bytes),
+              true, nullptr};
+    if (send.bytes) std::memcpy(a.payload.get(), send.data, send.bytes);
     complete_send(send);
     for (auto it = posted_.begin(); it != posted_.end(); ++it)
         if (matches(**it, me, a.rtag)) {
@@ -114,7 +181,7 @@ void Engine::finish_arrival(Arrival& a) {
     Request& r = *a.claimed;
     r.received = std::min(a.bytes, r.capacity);
     if (a.bytes > r.capacity) r.error = MPI_ERR_TRUNCATE;
-    if (r.received) std::memcpy(r.buffer, a.payload.data(), r.received);
+    if (r.received) std::memcpy(r.buffer, a.payload.get(), r.received);
     for (auto it = unexpected_.begin(); it != unexpected_.end(); ++it)
         if (&*it == &a) {
             unexpected_.erase(it);
@@ -135,11 +202,16 @@ void Engine::send_ack(int dest) {
         ++acks_[std::size_t(dest)];
         return;
     }
-    auto* ack = new Request;
-    ack->dest = dest;
-    ack->rtag = runtime_tag(ack_field, 0);
-    ack->freed = true;
-    start_send(*ack);
+    send_notice(dest, runtime_tag(ack_field, 0));
+}
+
+// An engine's own empty message to another rank; no one waits for it.
+void Engine::send_notice(int dest, int rtag) {
+    auto* notice = new Request;
+    notice->dest = dest;
+    notice->rtag = rtag;
+    notice->freed = true;
+    start_send(*notice);
 }
 
 // Takes every envelope that has arrived: to the first posted receive it matches (straight
@@ -148,12 +220,25 @@ void Engine::arrive() {
     while (const detail::MessageCell* cell = messenger_->try_peek()) {
         const int source = cell->source, rtag = cell->tag;
         const std::size_t bytes = cell->size;
-        const bool bulk = cell->bulk != 0;
+        const std::uint32_t how = cell->bulk;
+        const bool bulk = how != 0;
         if (field_of(rtag) == ack_field) {
             messenger_->take(nullptr);
             ++acks_[std::size_t(source)];
             continue;
         }
+        if (field_of(rtag) == answer_field) {
+            messenger_->take(nullptr);
+            answered(source, user_tag(rtag) == answer_pulled);
+            continue;
+        }
+        std::uint64_t address = 0;
+        if (how == detail::MessageCell::pull) std::memcpy(&address, cell->payload, sizeof address);
+        // A pulled payload is read into `target` now (the envelope is taken first); if it
+        // cannot be, its sender streams it through the ring, as a bulk one.
+        auto pulled = [&](std::byte* target) {
+            return how == detail::MessageCell::pull && pull(source, address, target, bytes);
+        };
         Request* r = nullptr;
         for (auto it = posted_.begin(); it != posted_.end(); ++it)
             if (matches(**it, source, rtag)) {
@@ -166,21 +251,25 @@ void Engine::arrive() {
             r->tag = user_tag(rtag);
             r->received = bytes;
             if (is_sync(rtag)) send_ack(source);
-            if (!bulk) {
-                messenger_->take(r->buffer);
+            messenger_->take(bulk ? nullptr : r->buffer);
+            if (!bulk || pulled(r->buffer)) {
                 complete_recv(*r);
             } else {
-                messenger_->take(nullptr);
                 inflows_[std::size_t(source)].push_back({r->buffer, bytes, 0, r, nullptr});
                 ++pending_inflows_;
             }
             continue;
         }
-        unexpected_.push_back({source, rtag, bytes, std::vector<std::byte>(bytes), !bulk, nullptr});
+        // Pulled at once even when no receive wants it yet: two ranks that both send
+        // first and receive after must not wait for each other.
+        unexpected_.push_back({source, rtag, bytes,
+                               std::make_unique_for_overwrite<std::byte[]>(bytes), !bulk, nullptr});
         Arrival& a = unexpected_.back();
-        messenger_->take(bulk ? nullptr : a.payload.data());
-        if (bulk) {
-            inflows_[std::size_t(source)].push_back({a.payload.data(), bytes, 0, nullptr, &a});
+        messenger_->take(bulk ? nullptr : a.payload.get());
+        if (pulled(a.payload.get())) {
+            a.complete = true;
+        } else if (bulk) {
+            inflows_[std::size_t(source)].push_back({a.payload.get(), bytes, 0, nullptr, &a});
             ++pending_inflows_;
         }
         if (r) match(*r, a);  // too long for r: r completes with MPI_ERR_TRUNCATE

@@ -86,8 +86,10 @@ void free_all_comms();
 // (context field << 21) | (synchronous << 20) | user tag, where the context field is
 // 2 * context for point-to-point and 2 * context + 1 for a collective's internal messages.
 constexpr int tag_bits = 20;
-constexpr int ack_field = 1023;  // acknowledgements of synchronous sends
+constexpr int ack_field = 1023;     // acknowledgements of synchronous sends
+constexpr int answer_field = 1022;  // a receiver's answer to a pulled send (engine.cpp)
 constexpr int max_contexts = 511;
+static_assert(2 * (max_contexts - 1) + 1 < answer_field, "fields of comms stay below");
 inline int p2p_field(const Comm& c) {
     return 2 * c.context;
 }
@@ -105,7 +107,9 @@ struct Request {
     bool proc_null = false;
     const Comm* comm = nullptr;             // to name the source in the status
     std::shared_ptr<const Comm> keep_comm;  // a nonblocking receive keeps it alive
-    // send
+    // send: how its payload travels (in the envelope, through the pair ring, or read by
+    // the receiver from `data`), and how far it got
+    enum class Way { cell, ring, pull } way = Way::cell;
     int dest = 0, rtag = 0;  // world rank, runtime tag
     const std::byte* data = nullptr;
     std::size_t bytes = 0, streamed = 0;
@@ -144,13 +148,15 @@ public:
     // Acknowledgements of synchronous sends received from a world rank so far.
     std::uint64_t acks_from(int world_rank) const { return acks_[std::size_t(world_rank)]; }
     bool pending_sends() const { return pending_sends_ != 0; }
-    bool idle() const { return pending_sends_ == 0 && pending_inflows_ == 0; }
+    // Nothing this rank must push itself: a pulled send waits for its receiver's answer,
+    // which arrives as mail (and so wakes the futex sleep of wait_for).
+    bool idle() const { return pending_sends_ == answers_awaited_ && pending_inflows_ == 0; }
 
 private:
     struct Arrival {
         int source, rtag;
         std::size_t bytes;
-        std::vector<std::byte> payload;
+        std::unique_ptr<std::byte[]> payload;  // not zeroed: it is overwritten
         bool complete = false;
         Request* claimed = nullptr;  // a receive waits for its data (or it was truncated)
     };
@@ -168,6 +174,10 @@ private:
     void complete_recv(Request& r);
     void complete_send(Request& r);
     void send_ack(int dest);
+    void send_notice(int dest, int rtag);
+    bool post(int dest, const Request& r);
+    bool pull(int source, std::uint64_t address, std::byte* target, std::size_t bytes);
+    void answered(int dest, bool pulled);
     void deliver_self(Request& send);
 
     World& world_;
@@ -177,7 +187,8 @@ private:
     std::vector<Request*> posted_;             // receives in posting order
     std::list<Arrival> unexpected_;            // in arrival order
     std::vector<std::uint64_t> acks_;
-    int pending_sends_ = 0, pending_inflows_ = 0;
+    std::vector<bool> no_pull_;  // per destination: it asked for the ring instead
+    int pending_sends_ = 0, pending_inflows_ = 0, answers_awaited_ = 0;
 };
 
 template <class Done>

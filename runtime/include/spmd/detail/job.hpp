@@ -67,7 +67,10 @@ struct alignas(64) MessageCell {
     std::int32_t tag = 0;
     std::uint64_t size = 0;
     // 0: inline; 1: the payload follows through the sender's pair ring; 2 (delivered):
-    // the sender already wrote it into the receiver's posted buffer (single_copy.hpp).
+    // the sender already wrote it into the receiver's posted buffer (single_copy.hpp);
+    // 3 (pull): it stays in the sender's memory at the address in `payload`, for the
+    // receiver to read (Messenger::try_post_pull).
+    static constexpr std::uint32_t pull = 3;
     std::uint32_t bulk = 0;
     alignas(header_bytes) std::byte payload[inline_capacity];
 };
