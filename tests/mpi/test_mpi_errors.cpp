@@ -73,6 +73,12 @@ TEST_CASE("a rank killed while a peer waits for it in MPI_Recv stops the job") {
     CHECK(r.err == "mprun: rank 1 killed by signal SIGKILL; stopping the other ranks\n");
 }
 
+TEST_CASE("a rank killed while a peer waits in a large MPI_Send to it stops the job") {
+    auto r = errors(3, "dead-large");
+    CHECK(r.code == 137);
+    CHECK(r.err == "mprun: rank 1 killed by signal SIGKILL; stopping the other ranks\n");
+}
+
 TEST_CASE("returning from main without MPI_Finalize is reported") {
     auto r = errors(2, "no-finalize");
     CHECK(r.code != 0);

@@ -6,6 +6,8 @@
  *   return          the same mistakes under MPI_ERRORS_RETURN: codes and strings
  *   abort CODE      rank 1 (or 0 alone) calls MPI_Abort(MPI_COMM_WORLD, CODE)
  *   dead            rank 1 is killed while rank 0 waits for it in MPI_Recv
+ *   dead-large      rank 1 is killed while rank 0 waits in MPI_Send of 1 MiB to it (for
+ *                   rank 1 to read it)
  *   no-finalize     returns from main without MPI_Finalize */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -86,6 +88,15 @@ int main(int argc, char** argv) {
             kill(getpid(), SIGKILL);
         } else if (rank == 0) {
             MPI_Recv(&v, 1, MPI_INT, 1, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        }
+        MPI_Barrier(MPI_COMM_WORLD);
+    } else if (strcmp(what, "dead-large") == 0) {
+        if (rank == 1) {
+            kill(getpid(), SIGKILL);
+        } else if (rank == 0) {
+            char* big = calloc(1 << 20, 1);
+            MPI_Send(big, 1 << 20, MPI_BYTE, 1, 0, MPI_COMM_WORLD);
+            free(big);
         }
         MPI_Barrier(MPI_COMM_WORLD);
     } else if (strcmp(what, "no-finalize") == 0) {
