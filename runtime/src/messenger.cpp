@@ -324,7 +324,8 @@ bool Messenger::try_post(int dest, int tag, const void* data, std::size_t bytes)
     return true;
 }
 
-bool Messenger::try_post_pull(int dest, int tag, const void* data, std::size_t bytes) {
+bool Messenger::try_post_pull(int dest, int tag, const void* data, std::size_t bytes,
+                              std::uint64_t id) {
     outgoing(dest);
     Inbox& inbox = job_.inbox(dest);
     std::uint64_t ticket = inbox.head.load(std::memory_order_relaxed);
@@ -338,8 +339,8 @@ bool Messenger::try_post_pull(int dest, int tag, const void* data, std::size_t b
     cell->tag = tag;
     cell->size = bytes;
     cell->bulk = MessageCell::pull;
-    const std::uint64_t address = reinterpret_cast<std::uintptr_t>(data);
-    std::memcpy(cell->payload, &address, sizeof address);
+    const std::uint64_t address_and_id[2] = {reinterpret_cast<std::uintptr_t>(data), id};
+    std::memcpy(cell->payload, address_and_id, sizeof address_and_id);
     cell->turn.store(2 * (ticket / Inbox::cells) + 1, std::memory_order_release);
     inbox.arrived.notify_all();
     if (handed_back_ != next_ticket_) hand_back();

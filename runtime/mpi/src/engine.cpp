@@ -46,6 +46,8 @@ Engine::Engine(World& world)
       outbox_(std::size_t(world.size())),
       inflows_(std::size_t(world.size())),
       acks_(std::size_t(world.size())),
+      notices_(std::size_t(world.size())),
+      to_stream_(std::size_t(world.size())),
       no_pull_(std::size_t(world.size())) {}
 
 Engine::~Engine() = default;
@@ -67,13 +69,25 @@ void Engine::start_send(Request& r) {
     advance_sends(r.dest);
 }
 
-// Sends to one destination are posted in order. A payload through the pair ring is
+// Sends to one destination are posted in order. A send through the pair ring is
 // streamed only once every send before it is done, and before the next envelope is
 // posted, so the receiver drains the ring in envelope order. A pulled send stays in the
 // queue, posted, until its receiver answers (answered()); later envelopes may pass it.
+// Pulled sends the receiver asked to stream after all go through the ring in the order
+// of its answers (to_stream_), the order in which it expects them.
 void Engine::advance_sends(int dest) {
     using Way = Request::Way;
     auto& queue = outbox_[std::size_t(dest)];
+    auto& streams = to_stream_[std::size_t(dest)];
+    while (!streams.empty()) {
+        Request& r = *streams.front();
+        r.streamed = messenger_->try_stream_out(dest, r.data, r.bytes, r.streamed);
+        if (r.streamed < r.bytes) return;
+        streams.pop_front();
+        queue.erase(std::find(queue.begin(), queue.end(), &r));
+        --pending_sends_;
+        complete_send(r);
+    }
     for (auto it = queue.begin(); it != queue.end();) {
         Request& r = **it;
         if (r.way == Way::ring && it != queue.begin()) return;
@@ -96,21 +110,39 @@ void Engine::advance_sends(int dest) {
     }
 }
 
-bool Engine::post(int dest, const Request& r) {
-    if (r.way == Request::Way::pull)
-        return messenger_->try_post_pull(dest, r.rtag, r.data, r.bytes);
-    return messenger_->try_post(dest, r.rtag, r.data, r.bytes);
+bool Engine::post(int dest, Request& r) {
+    if (r.way != Request::Way::pull) return messenger_->try_post(dest, r.rtag, r.data, r.bytes);
+    r.pull_id = next_pull_id_;
+    if (!messenger_->try_post_pull(dest, r.rtag, r.data, r.bytes, r.pull_id)) return false;
+    ++next_pull_id_;
+    return true;
 }
 
-// The receiver answered the oldest pulled send to it still waiting (answers come in
-// envelope order): it read the payload, or it could not and wants it through the ring,
-// as it will want every later one.
-void Engine::answered(int dest, bool pulled) {
+// Acknowledgements and answers: empty but for an id, posted in order and never behind a
+// data send (which may itself wait for an answer from that rank).
+void Engine::send_notice(int dest, int rtag, std::uint64_t id) {
+    notices_[std::size_t(dest)].push_back({rtag, id});
+    ++pending_notices_;
+    advance_notices(dest);
+}
+
+void Engine::advance_notices(int dest) {
+    auto& queue = notices_[std::size_t(dest)];
+    while (!queue.empty() && messenger_->try_post(dest, queue.front().rtag, &queue.front().id,
+                                                  sizeof(std::uint64_t))) {
+        queue.pop_front();
+        --pending_notices_;
+    }
+}
+
+// The receiver answered pulled send `id`: it read the payload, or it could not and wants
+// it through the ring, as it will want every later one.
+void Engine::answered(int dest, std::uint64_t id, bool pulled) {
     auto& queue = outbox_[std::size_t(dest)];
-    auto it = std::find_if(queue.begin(), queue.end(), [](const Request* r) {
-        return r->way == Request::Way::pull && r->posted;
+    auto it = std::find_if(queue.begin(), queue.end(), [&](const Request* r) {
+        return r->way == Request::Way::pull && r->posted && r->pull_id == id;
     });
-    if (it == queue.end()) return;  // not ours to answer: nothing waits for it
+    if (it == queue.end()) return;  // no such send waits: a peer's bug, not ours to crash on
     Request& r = **it;
     --answers_awaited_;
     if (pulled) {
@@ -118,7 +150,7 @@ void Engine::answered(int dest, bool pulled) {
         --pending_sends_;
         complete_send(r);
     } else {
-        r.way = Request::Way::ring;
+        to_stream_[std::size_t(dest)].push_back(&r);
         no_pull_[std::size_t(dest)] = true;
         for (Request* later : queue)
             if (later->way == Request::Way::pull && !later->posted) later->way = Request::Way::ring;
@@ -128,14 +160,38 @@ void Engine::answered(int dest, bool pulled) {
 
 // The receiver's half of a pulled send: reads the payload straight from the sender's
 // memory (which stays valid until this answer arrives) and answers.
-bool Engine::pull(int source, std::uint64_t address, std::byte* target, std::size_t bytes) {
+bool Engine::pull(int source, std::uint64_t address, std::uint64_t id, std::byte* target,
+                  std::size_t bytes) {
     const detail::RankReport& sender = world_.job().report(source);
     // A sender that died left its pid to be reused: never read another process.
     const bool pulled =
         !sender.exited.load(std::memory_order_acquire) &&
         detail::read_from(sender.pid.load(std::memory_order_relaxed), address, target, bytes);
-    send_notice(source, runtime_tag(answer_field, pulled ? answer_pulled : answer_stream));
+    send_notice(source, runtime_tag(answer_field, pulled ? answer_pulled : answer_stream), id);
     return pulled;
+}
+
+// Pulls a deferred arrival's payload into r's buffer (it fits) or, without r, into a
+// buffer of its own; if the sender streams it instead, it arrives there through the ring.
+void Engine::fetch(Arrival& a, Request* r) {
+    a.deferred = false;
+    if (!r) a.payload = std::make_unique_for_overwrite<std::byte[]>(a.bytes);
+    std::byte* target = r ? r->buffer : a.payload.get();
+    if (pull(a.source, a.address, a.id, target, a.bytes)) {
+        a.complete = true;
+        return;
+    }
+    inflows_[std::size_t(a.source)].push_back({target, a.bytes, 0, nullptr, &a});
+    ++pending_inflows_;
+}
+
+void Engine::settle_deferred() {
+    if (deferred_)
+        for (auto& a : unexpected_)
+            if (a.deferred) {
+                fetch(a, nullptr);
+                --deferred_;
+            }
 }
 
 void Engine::complete_send(Request& r) {
@@ -146,8 +202,8 @@ void Engine::complete_send(Request& r) {
 // A send to oneself: matched at once against the posted receives, or kept as a copy.
 void Engine::deliver_self(Request& send) {
     const int me = world_.rank();
-    Arrival a{me,   send.rtag, send.bytes, std::make_unique_for_overwrite<std::byte[]>(send.bytes),
-              true, nullptr};
+    Arrival a{me, send.rtag, send.bytes, std::make_unique_for_overwrite<std::byte[]>(send.bytes)};
+    a.complete = true;
     if (send.bytes) std::memcpy(a.payload.get(), send.data, send.bytes);
     complete_send(send);
     for (auto it = posted_.begin(); it != posted_.end(); ++it)
@@ -174,6 +230,10 @@ void Engine::match(Request& r, Arrival& a) {
     r.source = a.source;
     r.tag = user_tag(a.rtag);
     if (is_sync(a.rtag)) send_ack(a.source);
+    if (a.deferred) {
+        fetch(a, a.bytes <= r.capacity ? &r : nullptr);
+        --deferred_;
+    }
     if (a.complete) finish_arrival(a);
 }
 
@@ -181,7 +241,7 @@ void Engine::finish_arrival(Arrival& a) {
     Request& r = *a.claimed;
     r.received = std::min(a.bytes, r.capacity);
     if (a.bytes > r.capacity) r.error = MPI_ERR_TRUNCATE;
-    if (r.received) std::memcpy(r.buffer, a.payload.get(), r.received);
+    if (r.received && a.payload) std::memcpy(r.buffer, a.payload.get(), r.received);
     for (auto it = unexpected_.begin(); it != unexpected_.end(); ++it)
         if (&*it == &a) {
             unexpected_.erase(it);
@@ -202,16 +262,7 @@ void Engine::send_ack(int dest) {
         ++acks_[std::size_t(dest)];
         return;
     }
-    send_notice(dest, runtime_tag(ack_field, 0));
-}
-
-// An engine's own empty message to another rank; no one waits for it.
-void Engine::send_notice(int dest, int rtag) {
-    auto* notice = new Request;
-    notice->dest = dest;
-    notice->rtag = rtag;
-    notice->freed = true;
-    start_send(*notice);
+    send_notice(dest, runtime_tag(ack_field, 0), 0);
 }
 
 // Takes every envelope that has arrived: to the first posted receive it matches (straight
@@ -223,21 +274,25 @@ void Engine::arrive() {
         const std::uint32_t how = cell->bulk;
         const bool bulk = how != 0;
         if (field_of(rtag) == ack_field) {
-            messenger_->take(nullptr);
+            std::uint64_t unused;  // notices carry an id
+            messenger_->take(&unused);
             ++acks_[std::size_t(source)];
             continue;
         }
         if (field_of(rtag) == answer_field) {
-            messenger_->take(nullptr);
-            answered(source, user_tag(rtag) == answer_pulled);
+            std::uint64_t id = 0;
+            messenger_->take(&id);
+            answered(source, id, user_tag(rtag) == answer_pulled);
             continue;
         }
-        std::uint64_t address = 0;
-        if (how == detail::MessageCell::pull) std::memcpy(&address, cell->payload, sizeof address);
+        std::uint64_t pulled_from[2] = {};  // a pulled payload's address and id
+        if (how == detail::MessageCell::pull)
+            std::memcpy(pulled_from, cell->payload, sizeof pulled_from);
         // A pulled payload is read into `target` now (the envelope is taken first); if it
         // cannot be, its sender streams it through the ring, as a bulk one.
         auto pulled = [&](std::byte* target) {
-            return how == detail::MessageCell::pull && pull(source, address, target, bytes);
+            return how == detail::MessageCell::pull &&
+                   pull(source, pulled_from[0], pulled_from[1], target, bytes);
         };
         Request* r = nullptr;
         for (auto it = posted_.begin(); it != posted_.end(); ++it)
@@ -260,11 +315,23 @@ void Engine::arrive() {
             }
             continue;
         }
-        // Pulled at once even when no receive wants it yet: two ranks that both send
+        // A pulled payload no receive wants yet is read once one does, straight into its
+        // buffer, or once this rank waits (settle_deferred): two ranks that both send
         // first and receive after must not wait for each other.
-        unexpected_.push_back({source, rtag, bytes,
-                               std::make_unique_for_overwrite<std::byte[]>(bytes), !bulk, nullptr});
+        if (how == detail::MessageCell::pull && !r) {
+            messenger_->take(nullptr);
+            unexpected_.push_back({source, rtag, bytes, nullptr});
+            Arrival& a = unexpected_.back();
+            a.deferred = true;
+            a.address = pulled_from[0];
+            a.id = pulled_from[1];
+            ++deferred_;
+            continue;
+        }
+        unexpected_.push_back(
+            {source, rtag, bytes, std::make_unique_for_overwrite<std::byte[]>(bytes)});
         Arrival& a = unexpected_.back();
+        a.complete = !bulk;
         messenger_->take(bulk ? nullptr : a.payload.get());
         if (pulled(a.payload.get())) {
             a.complete = true;
@@ -295,6 +362,9 @@ void Engine::advance_inflows(int source) {
 }
 
 void Engine::progress() {
+    if (pending_notices_)
+        for (int d = 0; d < int(notices_.size()); ++d)
+            if (!notices_[std::size_t(d)].empty()) advance_notices(d);
     if (pending_sends_)
         for (int d = 0; d < int(outbox_.size()); ++d)
             if (!outbox_[std::size_t(d)].empty()) advance_sends(d);

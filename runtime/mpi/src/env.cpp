@@ -70,7 +70,11 @@ int MPI_Init_thread(int* argc, char*** argv, int required, int* provided) {
         // A rank in a world collective keeps its sends and receives moving, so that a
         // peer blocked in a receive from it (or a send to it) is never stuck behind it.
         Engine* engine = s.engine.get();
-        s.world->set_progress_hook([engine] { engine->progress(); });
+        // It is in no receive either: large messages waiting for one are pulled now.
+        s.world->set_progress_hook([engine] {
+            engine->progress();
+            engine->settle_deferred();
+        });
         s.initialized = true;
         make_predefined_comms();
         if (provided)

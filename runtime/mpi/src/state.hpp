@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <memory>
 #include <string>
@@ -114,6 +115,7 @@ struct Request {
     const std::byte* data = nullptr;
     std::size_t bytes = 0, streamed = 0;
     bool posted = false;
+    std::uint64_t pull_id = 0;  // names a pulled send in its receiver's answer
     // recv: what it matches (world rank or MPI_ANY_SOURCE, field, tag or MPI_ANY_TAG)
     int want_source = 0, want_field = 0, want_tag = 0;
     std::byte* buffer = nullptr;  // the user's buffer, or `staging` for a strided type
@@ -147,10 +149,15 @@ public:
                          std::size_t& bytes);
     // Acknowledgements of synchronous sends received from a world rank so far.
     std::uint64_t acks_from(int world_rank) const { return acks_[std::size_t(world_rank)]; }
-    bool pending_sends() const { return pending_sends_ != 0; }
+    bool pending_sends() const { return pending_sends_ != 0 || pending_notices_ != 0; }
     // Nothing this rank must push itself: a pulled send waits for its receiver's answer,
     // which arrives as mail (and so wakes the futex sleep of wait_for).
-    bool idle() const { return pending_sends_ == answers_awaited_ && pending_inflows_ == 0; }
+    bool idle() const {
+        return pending_sends_ == answers_awaited_ && pending_inflows_ == 0 && pending_notices_ == 0;
+    }
+    // Pulls the payloads of large messages no receive has taken yet into buffers of their
+    // own, so that their senders go on: called when this rank is about to wait long.
+    void settle_deferred();
 
 private:
     struct Arrival {
@@ -159,6 +166,8 @@ private:
         std::unique_ptr<std::byte[]> payload;  // not zeroed: it is overwritten
         bool complete = false;
         Request* claimed = nullptr;  // a receive waits for its data (or it was truncated)
+        bool deferred = false;       // a pulled payload not read yet, at `address`
+        std::uint64_t address = 0, id = 0;
     };
     struct Inflow {
         std::byte* target;
@@ -174,10 +183,13 @@ private:
     void complete_recv(Request& r);
     void complete_send(Request& r);
     void send_ack(int dest);
-    void send_notice(int dest, int rtag);
-    bool post(int dest, const Request& r);
-    bool pull(int source, std::uint64_t address, std::byte* target, std::size_t bytes);
-    void answered(int dest, bool pulled);
+    void send_notice(int dest, int rtag, std::uint64_t id);
+    void advance_notices(int dest);
+    bool post(int dest, Request& r);
+    bool pull(int source, std::uint64_t address, std::uint64_t id, std::byte* target,
+              std::size_t bytes);
+    void answered(int dest, std::uint64_t id, bool pulled);
+    void fetch(Arrival& a, Request* r);
     void deliver_self(Request& send);
 
     World& world_;
@@ -187,8 +199,16 @@ private:
     std::vector<Request*> posted_;             // receives in posting order
     std::list<Arrival> unexpected_;            // in arrival order
     std::vector<std::uint64_t> acks_;
-    std::vector<bool> no_pull_;  // per destination: it asked for the ring instead
-    int pending_sends_ = 0, pending_inflows_ = 0, answers_awaited_ = 0;
+    struct Notice {
+        int rtag;
+        std::uint64_t id;
+    };
+    std::vector<std::deque<Notice>> notices_;      // per destination, in order
+    std::vector<std::deque<Request*>> to_stream_;  // per destination, in answer order
+    std::vector<bool> no_pull_;                    // per destination: it asked for the ring instead
+    std::uint64_t next_pull_id_ = 0;
+    int pending_sends_ = 0, pending_inflows_ = 0, answers_awaited_ = 0, pending_notices_ = 0,
+        deferred_ = 0;
 };
 
 template <class Done>
@@ -203,6 +223,7 @@ void Engine::wait_for(Done&& done) {
             // Announce, re-check, sleep (wait_until's contract). Only new mail wakes this
             // futex; a transfer in a pair ring does not, so while one is pending keep
             // yielding the core instead of sleeping.
+            settle_deferred();
             if (!idle()) return detail::yield_core();
             detail::WaitWord& mail = world_.job().inbox(world_.rank()).arrived;
             mail.sleepers.fetch_add(1, std::memory_order_seq_cst);

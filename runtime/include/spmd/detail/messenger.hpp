@@ -44,9 +44,11 @@ public:
     [[nodiscard]] std::size_t try_stream_out(int dest, const void* data, std::size_t bytes,
                                              std::size_t done);
     // Posts an envelope of bulk kind MessageCell::pull: the payload stays at `data` (valid
-    // until the receiver answers) for the receiver to read with read_from; its pair ring
-    // is made too, for a receiver that cannot read it and asks for it through the ring.
-    [[nodiscard]] bool try_post_pull(int dest, int tag, const void* data, std::size_t bytes);
+    // until the receiver answers) for the receiver to read with read_from; its inline
+    // payload is the address and the caller's `id`. The pair ring is made too, for a
+    // receiver that cannot read it and asks for it through the ring.
+    [[nodiscard]] bool try_post_pull(int dest, int tag, const void* data, std::size_t bytes,
+                                     std::uint64_t id);
     // The next envelope of this rank's inbox, or nullptr if none has arrived.
     [[nodiscard]] const MessageCell* try_peek();
     // Frees the peeked envelope's cell, first copying an inline payload to `out`.
