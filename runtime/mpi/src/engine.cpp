@@ -23,6 +23,10 @@ namespace {
 constexpr std::size_t pull_bytes = 32 << 10;
 // The tags of answer_field messages.
 constexpr int answer_pulled = 0, answer_stream = 1;
+// A pulled message that no receive took for this long is read into a buffer of its own,
+// so that a rank polling (MPI_Test, MPI_Iprobe) for something else does not hold its
+// sender; as long as the wait policy's yielding before a sleep.
+constexpr long settle_after_ns = 500'000;
 
 int field_of(int rtag) {
     return rtag >> (tag_bits + 1);
@@ -325,7 +329,7 @@ void Engine::arrive() {
             a.deferred = true;
             a.address = pulled_from[0];
             a.id = pulled_from[1];
-            ++deferred_;
+            if (deferred_++ == 0) deferred_since_ = detail::monotonic_ns();
             continue;
         }
         unexpected_.push_back(
@@ -362,6 +366,7 @@ void Engine::advance_inflows(int source) {
 }
 
 void Engine::progress() {
+    if (deferred_ && detail::monotonic_ns() - deferred_since_ > settle_after_ns) settle_deferred();
     if (pending_notices_)
         for (int d = 0; d < int(notices_.size()); ++d)
             if (!notices_[std::size_t(d)].empty()) advance_notices(d);

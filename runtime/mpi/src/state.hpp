@@ -209,6 +209,7 @@ private:
     std::uint64_t next_pull_id_ = 0;
     int pending_sends_ = 0, pending_inflows_ = 0, answers_awaited_ = 0, pending_notices_ = 0,
         deferred_ = 0;
+    long deferred_since_ = 0;  // monotonic ns when deferred_ last left 0
 };
 
 template <class Done>

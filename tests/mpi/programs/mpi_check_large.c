@@ -3,7 +3,8 @@
  * threshold and up to 16 MiB, into posted and into late receives; two ranks that both
  * send first; windows of 64 Isends to one receiver that posts its receives late, by tag
  * and from MPI_ANY_SOURCE, in order per (source, tag); truncation; strided datatypes;
- * Ssend. Run for any number of ranks; SPMD_NO_SINGLE_COPY=1 takes the fallback. */
+ * Ssend; MPI_Iprobe polling past a large message not received yet. Run for any number
+ * of ranks; SPMD_NO_SINGLE_COPY=1 takes the fallback. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,25 @@ int main(int argc, char** argv) {
         MPI_Recv(in, n, MPI_BYTE, partner, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         long bad = first_wrong(in, n, 50 + partner);
         CHECK(bad < 0, "send-first exchange: byte %ld wrong", bad);
+    }
+
+    /* A rank that polls with MPI_Iprobe for a small message sent after a large one it
+     * does not receive yet still gets it: the large one's sender is not held. */
+    if (paired) {
+        const int n = 1 << 20;
+        int flag = 0, small = 0;
+        if (rank % 2 == 0) {
+            fill(out, n, 60);
+            small = 61;
+            MPI_Send(out, n, MPI_BYTE, partner, 10, MPI_COMM_WORLD);
+            MPI_Send(&small, 1, MPI_INT, partner, 11, MPI_COMM_WORLD);
+        } else {
+            while (!flag) MPI_Iprobe(partner, 11, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+            MPI_Recv(&small, 1, MPI_INT, partner, 11, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            MPI_Recv(in, n, MPI_BYTE, partner, 10, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            long bad = first_wrong(in, n, 60);
+            CHECK(small == 61 && bad < 0, "Iprobe poll: small %d, byte %ld wrong", small, bad);
+        }
     }
 
     /* Every other rank sends rank 0 a window of 64 messages of mixed sizes and tags with
