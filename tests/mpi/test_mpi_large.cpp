@@ -25,5 +25,5 @@ TEST_CASE("large messages: posted and late receives, send-first pairs, windows, 
 }
 
 TEST_CASE("large messages when the single copy is refused: the ring carries them") {
-    passes("SPMD_NO_SINGLE_COPY=1 ");
+    passes("env SPMD_NO_SINGLE_COPY=1 ");
 }
