@@ -58,7 +58,8 @@ struct SplitOffer {
 };
 static_assert(sizeof(SplitOffer) <= MessageCell::inline_capacity);
 
-// The sender's half ends on a page boundary of its buffer, so each side pins whole pages.
+// The sender's half: a multiple of 4 KiB, so with page-aligned buffers the two sides never
+// pin the same page.
 std::size_t split_point(std::size_t bytes) {
     return (bytes / 2) & ~std::size_t(4095);
 }
