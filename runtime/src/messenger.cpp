@@ -51,6 +51,19 @@ void pump(Ring& ring, const WaitFor& what, std::size_t bytes, std::uint64_t pari
     }
 }
 
+// Where a split copy's receiver finds its half: the sender's buffer and the split.
+struct SplitOffer {
+    std::uint64_t address;
+    std::uint64_t split;
+};
+static_assert(sizeof(SplitOffer) <= MessageCell::inline_capacity);
+
+// The sender's half: a multiple of 4 KiB, so with page-aligned buffers the two sides never
+// pin the same page.
+std::size_t split_point(std::size_t bytes) {
+    return (bytes / 2) & ~std::size_t(4095);
+}
+
 bool matches(int want_source, int want_tag, int source, int tag) {
     return (want_source == any_source || want_source == source) &&
            (want_tag == any_tag ? tag >= 0 : want_tag == tag);
@@ -121,29 +134,80 @@ void Messenger::send(int dest, int tag, const void* data, std::size_t bytes, Wai
     const WaitFor what{job_.header().abort, call, dest, tag};
     inbox.space.wait(what, [&] { return cell.turn.load(std::memory_order_acquire) == free_turn; });
     std::uint32_t how = bulk ? 1 : 0;  // MessageCell::bulk
-    if (bulk && write_posted(dest, inbox.posted, ticket, tag, bytes_in, bytes)) how = 2;
+    const pid_t receiver = bulk ? posted_receiver(dest, inbox.posted, ticket, tag, bytes) : 0;
+    const std::uint64_t address = receiver ? inbox.posted.address : 0;  // after `waiting`
+    if (receiver && bytes >= split_copy_bytes)
+        how = MessageCell::split;
+    else if (receiver && write_into(receiver, address, bytes_in, bytes))
+        how = 2;
     cell.source = rank_;
     cell.tag = tag;
     cell.size = bytes;
     cell.bulk = how;
+    if (how == MessageCell::split) {  // where the receiver reads its half
+        const SplitOffer offer{reinterpret_cast<std::uintptr_t>(bytes_in), split_point(bytes)};
+        std::memcpy(cell.payload, &offer, sizeof offer);
+    }
     if (!bulk && bytes) copy_bytes(cell.payload, bytes_in, bytes);
     cell.turn.store(free_turn + 1, std::memory_order_release);
     inbox.arrived.notify_all();
     if (handed_back_ != next_ticket_) hand_back();
     if (how == 1) stream_out(what, bytes_in, bytes);
+    if (how == MessageCell::split) push_split(what, ticket, receiver, address, bytes_in, bytes);
 }
 
 // The single copy: only into a recv that waits for this very ticket (nothing can come
-// before it) and takes this message, so the sender never waits for the receiver.
-bool Messenger::write_posted(int dest, const PostedRecv& posted, std::uint64_t ticket, int tag,
-                             const std::byte* data, std::size_t bytes) {
+// before it) and takes this message, so the sender never waits for a receiver busy
+// elsewhere. The receiver's pid, or 0 if the payload takes the ring.
+pid_t Messenger::posted_receiver(int dest, const PostedRecv& posted, std::uint64_t ticket, int tag,
+                                 std::size_t bytes) const {
     if (bytes < single_copy_bytes || posted.waiting.load(std::memory_order_acquire) != ticket + 1)
-        return false;
-    if (!matches(posted.source, posted.tag, rank_, tag) || bytes > posted.capacity) return false;
+        return 0;
+    if (!matches(posted.source, posted.tag, rank_, tag) || bytes > posted.capacity) return 0;
     // A receiver that died in its recv left its post: its pid may be another process's.
     const RankReport& receiver = job_.report(dest);
-    if (receiver.exited.load(std::memory_order_acquire)) return false;
-    return write_into(receiver.pid.load(std::memory_order_relaxed), posted.address, data, bytes);
+    if (receiver.exited.load(std::memory_order_acquire)) return 0;
+    return receiver.pid.load(std::memory_order_relaxed);
+}
+
+// A split copy: the sender writes [0, split) into the posted buffer while the receiver
+// reads [split, size) from the sender's buffer. Each publishes whether its half went;
+// both then stream the halves that did not through the pair ring, in order, so a refusal
+// on either side (or both) still delivers the message. The sender returns only once the
+// receiver is done with its buffer; a rank dying meanwhile ends the other's wait.
+void Messenger::push_split(const WaitFor& what, std::uint64_t ticket, pid_t receiver,
+                           std::uint64_t address, const std::byte* data, std::size_t bytes) {
+    PostedRecv& posted = job_.inbox(what.peer).posted;
+    const std::size_t split = split_point(bytes);
+    const bool pushed = write_into(receiver, address, data, split);
+    const std::uint64_t done = 2 * (ticket + 1);
+    posted.pushed.store(done + !pushed, std::memory_order_release);
+    posted.halves.notify_all();
+    std::uint64_t pulled = 0;
+    posted.halves.wait(
+        what, [&] { return (pulled = posted.pulled.load(std::memory_order_acquire)) >= done; });
+    if (!pushed) stream_out(what, data, split);
+    if (pulled != done) stream_out(what, data + split, bytes - split);
+}
+
+void Messenger::pull_split(const WaitFor& what, std::uint64_t ticket, const MessageCell& cell,
+                           std::byte* data) {
+    PostedRecv& posted = job_.inbox(rank_).posted;
+    SplitOffer offer;
+    std::memcpy(&offer, cell.payload, sizeof offer);
+    const std::size_t bytes = cell.size, split = offer.split;
+    const RankReport& sender = job_.report(what.peer);
+    const bool pulled = !sender.exited.load(std::memory_order_acquire) &&
+                        read_from(sender.pid.load(std::memory_order_relaxed), offer.address + split,
+                                  data + split, bytes - split);
+    const std::uint64_t done = 2 * (ticket + 1);
+    posted.pulled.store(done + !pulled, std::memory_order_release);
+    posted.halves.notify_all();
+    std::uint64_t pushed = 0;
+    posted.halves.wait(
+        what, [&] { return (pushed = posted.pushed.load(std::memory_order_acquire)) >= done; });
+    if (pushed != done) stream_in(what, data, split);
+    if (!pulled) stream_in(what, data + split, bytes - split);
 }
 
 namespace {
@@ -281,10 +345,12 @@ Status Messenger::recv(int source, int tag, void* data, std::size_t capacity, Wa
         }
         const Status status{cell.source, cell.tag, cell.size};
         const std::uint32_t how = cell.bulk;  // 2: already in `out`
+        const WaitFor what{job_.header().abort, call, status.source, status.tag};
         if (how == 0 && cell.size) copy_bytes(out, cell.payload, cell.size);
+        if (how == MessageCell::split)
+            pull_split(what, next_ticket_, cell, out);  // before the cell is freed
         release();
-        if (how == 1)
-            stream_in({job_.header().abort, call, status.source, status.tag}, out, status.bytes);
+        if (how == 1) stream_in(what, out, status.bytes);
         trace_recv.result(status.source, status.tag, status.bytes);
         return status;
     }

@@ -65,21 +65,26 @@ std::uint64_t exchange(spmd::World& world, std::size_t bytes, int rounds) {
     return single_copies() - before;
 }
 
-// Makes process_vm_writev fail with EPERM in this process, as a container's seccomp
-// profile does.
-void refuse_process_vm_writev() {
+// Makes the system call `nr` (process_vm_writev or process_vm_readv) fail with EPERM
+// in this process, as a container's seccomp profile does.
+void refuse(long nr) {
     sock_filter filter[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_vm_writev, 0, 1),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(nr), 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
     expect(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no_new_privs");
     expect(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0, "seccomp");
+    char byte = 0;
+    iovec one{&byte, 1};
+    errno = 0;
+    expect(syscall(nr, getpid(), &one, 1, &one, 1, 0) == -1 && errno == EPERM,
+           "the filter does not refuse");
 }
 }  // namespace
 
@@ -202,24 +207,46 @@ TEST_CASE("single copies and ring transfers mixed keep order, values and alignme
     }));
 }
 
-TEST_CASE("where the system refuses the single copy, messages take the ring") {
+TEST_CASE("a message from the split size on is copied half by each rank") {
+    // Rank 1's own single copies are the halves it read; below the split size the sender
+    // writes the whole payload and rank 1 reads nothing.
+    const std::size_t bytes = GENERATE(spmd::detail::split_copy_bytes - 1,
+                                       spmd::detail::split_copy_bytes, (std::size_t(3) << 20) + 5);
+    INFO("bytes = " << bytes);
     REQUIRE_NOTHROW(spmd::launch(2, [&](spmd::World& world) {
-        if (world.rank() == 0) {
-            refuse_process_vm_writev();
-            char byte = 0;
-            iovec one{&byte, 1};
-            errno = 0;
-            expect(process_vm_writev(getpid(), &one, 1, &one, 1, 0) == -1 && errno == EPERM,
-                   "the filter does not refuse");
-        }
+        const std::uint64_t copies = exchange(world, bytes, 1000);
+        if (world.rank() == 0) expect(copies >= 1, "never by single copy");
+        if (world.rank() == 1 && bytes < spmd::detail::split_copy_bytes)
+            expect(copies == 0, "the receiver read a message below the split size");
+        if (world.rank() == 1 && bytes >= spmd::detail::split_copy_bytes)
+            expect(copies >= 1, "the receiver never read its half");
+    }));
+}
+
+TEST_CASE("where the system refuses the single copy, messages take the ring") {
+    // Either half of a split copy, or both, refused: what was refused follows through the
+    // ring, byte for byte (exchange checks every byte), and the other half still goes.
+    const bool sender_refuses = GENERATE(true, false), receiver_refuses = GENERATE(true, false);
+    INFO("sender refuses writev: " << sender_refuses
+                                   << ", receiver refuses readv: " << receiver_refuses);
+    REQUIRE_NOTHROW(spmd::launch(2, [&](spmd::World& world) {
+        if (world.rank() == 0 && sender_refuses) refuse(SYS_process_vm_writev);
+        if (world.rank() == 1 && receiver_refuses) refuse(SYS_process_vm_readv);
         const std::uint64_t copies = exchange(world, std::size_t(1) << 20, 200);
-        if (world.rank() == 0) expect(copies == 0, "a single copy got through");
+        if (world.rank() == 0 && sender_refuses) expect(copies == 0, "a write got through");
+        if (world.rank() == 0 && !sender_refuses) expect(copies >= 1, "no write went");
+        if (world.rank() == 1 && receiver_refuses) expect(copies == 0, "a read got through");
+        if (world.rank() == 1 && !receiver_refuses) expect(copies >= 1, "no read went");
     }));
 }
 
 TEST_CASE("a peer dying around a single copy hangs no one and leaks nothing") {
-    const bool receiver_dies = GENERATE(true, false);
-    INFO((receiver_dies ? "the receiver dies in its recv" : "the sender dies mid-write"));
+    enum Death { receiver_before, receiver_during, sender_during };
+    const Death death = GENERATE(receiver_before, receiver_during, sender_during);
+    INFO((death == receiver_before   ? "the receiver dies in its recv"
+          : death == receiver_during ? "the receiver dies mid-read (or just before)"
+                                     : "the sender dies mid-write"));
+    const bool receiver_dies = death != sender_during;
     std::string what;
     try {
         spmd::launch(2, [&](spmd::World& world) {
@@ -228,16 +255,26 @@ TEST_CASE("a peer dying around a single copy hangs no one and leaks nothing") {
             if (world.rank() == 1) {
                 const pid_t me = getpid();
                 world.send(0, 1, std::span<const pid_t>(&me, 1));
+                std::thread killer;
+                if (death == receiver_during)
+                    killer = std::thread([] {
+                        usleep(52'000);
+                        raise(SIGKILL);
+                    });
                 world.recv(0, 2, std::span(buffer));
+                if (killer.joinable()) killer.join();
                 if (receiver_dies) throw std::runtime_error("receiver survived");
                 return;
             }
             pid_t receiver = 0;
             world.recv(1, 1, std::span<pid_t>(&receiver, 1));
             usleep(50'000);  // rank 1 is blocked in its recv by now (if not, the ring)
-            if (receiver_dies) {
+            if (death == receiver_before) {
                 kill(receiver, SIGKILL);
                 world.send(1, 2, buffer);  // into a dead rank's posted recv: must fail
+            } else if (death == receiver_during) {
+                world.send(1, 2, buffer);  // the receiver dies while it reads: must fail
+                world.barrier();
             } else {
                 std::thread killer([] {
                     usleep(2'000);

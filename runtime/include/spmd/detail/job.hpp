@@ -69,8 +69,10 @@ struct alignas(64) MessageCell {
     // 0: inline; 1: the payload follows through the sender's pair ring; 2 (delivered):
     // the sender already wrote it into the receiver's posted buffer (single_copy.hpp);
     // 3 (pull): it stays in the sender's memory at the address in `payload`, for the
-    // receiver to read (Messenger::try_post_pull).
-    static constexpr std::uint32_t pull = 3;
+    // receiver to read (Messenger::try_post_pull, the MPI engine's rendezvous);
+    // 4 (split): the sender writes the head into the posted buffer while the receiver
+    // reads the tail from the sender's buffer (a SplitOffer in `payload` says where).
+    static constexpr std::uint32_t pull = 3, split = 4;
     std::uint32_t bulk = 0;
     alignas(header_bytes) std::byte payload[inline_capacity];
 };
@@ -87,6 +89,12 @@ struct alignas(64) PostedRecv {
     std::int32_t tag = 0;                   // or any_tag
     std::uint64_t address = 0;
     std::uint64_t capacity = 0;
+    // A split copy's two halves: 2 * (ticket + 1), + 1 if that half could not be moved
+    // by single copy (it then follows through the ring). `pushed` is the sender's,
+    // `pulled` the receiver's; both sides wait on `halves` for the other's.
+    std::atomic<std::uint64_t> pushed{0};
+    std::atomic<std::uint64_t> pulled{0};
+    WaitWord halves;
 };
 
 // A rank's inbox: a bounded multi-producer, single-consumer ring of envelopes. Senders

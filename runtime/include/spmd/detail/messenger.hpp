@@ -4,6 +4,8 @@
 // (sender, receiver), made by the sender on first use, so that the copy in and the copy
 // out overlap. Messages that arrive before a matching recv wait in a private list.
 #pragma once
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -64,8 +66,13 @@ private:
     struct PairRing;
     PairRing& outgoing(int dest);
     PairRing& incoming(int source);
-    bool write_posted(int dest, const PostedRecv& posted, std::uint64_t ticket, int tag,
-                      const std::byte* data, std::size_t bytes);
+    pid_t posted_receiver(int dest, const PostedRecv& posted, std::uint64_t ticket, int tag,
+                          std::size_t bytes) const;
+    // The two sides of a split copy (MessageCell::bulk 3) of the message with `ticket`.
+    void push_split(const WaitFor& what, std::uint64_t ticket, pid_t receiver,
+                    std::uint64_t address, const std::byte* data, std::size_t bytes);
+    void pull_split(const WaitFor& what, std::uint64_t ticket, const MessageCell& cell,
+                    std::byte* data);
     void stream_out(const WaitFor& what, const std::byte* data, std::size_t bytes);
     void stream_in(const WaitFor& what, std::byte* data, std::size_t bytes);
     // Waits for the next envelope (for `call` from source with tag, as published while

@@ -1,9 +1,10 @@
 // Single copy of a large payload: a sender writes it straight into the buffer of a
 // receiver that is blocked in a matching recv (Linux's process_vm_writev, "CMA"), instead
-// of copying it into the pair ring for the receiver to copy out again. Used only when the
-// receiver has published that it waits for this very message, so a sender never waits
-// for its receiver because of it; any refusal (Yama, seccomp, a receiver gone) falls
-// back to the ring.
+// of copying it into the pair ring for the receiver to copy out again; a larger payload
+// is split, the receiver reading its second half (process_vm_readv) meanwhile. Used only
+// when the receiver has published that it waits for this very message, so a sender never
+// waits for a receiver that is busy elsewhere; any refusal (Yama, seccomp, a receiver
+// gone) falls back to the ring.
 #pragma once
 #include <sys/types.h>
 
@@ -14,6 +15,11 @@ namespace spmd::detail {
 
 // Payloads from this size on go straight into a posted receive buffer.
 inline constexpr std::size_t single_copy_bytes = 32 << 10;
+
+// From this size on the two ranks share that copy: the sender writes the first half
+// while the receiver reads the second, so both cores copy at once (below it, the
+// hand-shake between the halves costs more than the second core saves).
+inline constexpr std::size_t split_copy_bytes = 256 << 10;
 
 // Lets the other ranks of the job (siblings under one launcher) write into this process
 // where Yama's ptrace_scope = 1 asks for it; a no-op elsewhere.
