@@ -13,7 +13,7 @@ namespace {
 constexpr std::uint64_t job_magic = 0x73706d646a6f6231ULL;  // "spmdjob1"
 // 6: MessageCell payload in the envelope's line; 5: Inbox::posted;
 // 4: RankReport::exit_code, exit_status, wait
-constexpr std::uint32_t job_version = 6;
+constexpr std::uint32_t job_version = 7;
 
 std::size_t round_up(std::size_t n, std::size_t to) {
     return (n + to - 1) / to * to;

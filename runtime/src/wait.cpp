@@ -24,13 +24,15 @@ int usable_cores() {
     return 1;
 }
 
-WaitPolicy make_wait_policy(int ranks) {
+WaitPolicy make_wait_policy(int ranks, const std::atomic<std::uint32_t>* asleep) {
     // With a core each, a peer is usually a few hundred nanoseconds away: poll. With
-    // more ranks than cores, the peer may need our core: yield at once (measured: 0 polls
-    // beat 4 and 64 at N = 4 and 8 on 2 cores).
-    const bool oversubscribed = ranks > usable_cores();
+    // more ranks awake than cores, the peer may need our core: yield at once (measured:
+    // 0 polls beat 4 and 64 at N = 4 and 8 on 2 cores); budget() decides per wait.
     WaitPolicy policy{};
-    policy.max_polls = int(env_or("SPMD_WAIT_POLLS", oversubscribed ? 0 : 4000));
+    policy.ranks = ranks;
+    policy.cores = usable_cores();
+    policy.asleep = asleep;
+    policy.max_polls = int(env_or("SPMD_WAIT_POLLS", 4000));
     policy.polls = policy.max_polls;
     policy.yield_ns = env_or("SPMD_WAIT_YIELD_US", 500) * 1000;
     policy.sleep_ns = 50'000'000;  // bounds how late a sleeper sees an abort nobody woke

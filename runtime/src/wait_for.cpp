@@ -119,7 +119,10 @@ void set_waiting_rank(JobSegment* job, int rank) {
 }
 
 SlowWait::SlowWait(const WaitFor& what, long since_ns, bool timed) : what_(what), timed_(timed) {
-    if (what.call == WaitCall::none || !waiting_job) return;
+    if (!waiting_job) return;
+    asleep_ = &waiting_job->header().asleep;
+    asleep_->fetch_add(1, std::memory_order_relaxed);
+    if (what.call == WaitCall::none) return;
     WaitRecord& record = waiting_job->report(waiting_rank).wait;
     record_ = &record;
     const std::uint32_t seq = record.seq.load(std::memory_order_relaxed);
@@ -140,6 +143,7 @@ SlowWait::SlowWait(const WaitFor& what, long since_ns, bool timed) : what_(what)
 }
 
 SlowWait::~SlowWait() {
+    if (asleep_) asleep_->fetch_sub(1, std::memory_order_relaxed);
     if (!record_) return;
     record_->seq.store(record_->seq.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
 }

@@ -76,7 +76,7 @@ World::World() {
     rank_ = transport_->rank();
     size_ = transport_->size();
     node_ = transport_->node();
-    detail::wait_policy() = detail::make_wait_policy(size_);
+    detail::wait_policy() = detail::make_wait_policy(size_, &job().header().asleep);
     detail::set_waiting_rank(&job(), rank_);
     current_transport = transport_.get();
     std::set_terminate(report_and_exit);
@@ -93,7 +93,7 @@ World::World(std::shared_ptr<detail::JobSegment> job, int rank) {
     rank_ = transport_->rank();
     size_ = transport_->size();
     node_ = transport_->node();
-    detail::wait_policy() = detail::make_wait_policy(size_);
+    detail::wait_policy() = detail::make_wait_policy(size_, &this->job().header().asleep);
     detail::set_waiting_rank(&this->job(), rank_);
     current_transport = transport_.get();
     set_state(detail::WorldState::open);
@@ -108,6 +108,7 @@ World::~World() {
     map_ = {};  // its memory belongs to the transport, which closes below
     set_state(detail::WorldState::closed);
     detail::set_waiting_rank(nullptr, 0);
+    detail::wait_policy().asleep = nullptr;  // in the job segment, which closes below
     if (current_transport == transport_.get()) current_transport = nullptr;
     transport_.reset();
     world_alive = false;

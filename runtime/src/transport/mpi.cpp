@@ -179,12 +179,13 @@ void Transport::Impl::complete(MPI_Request& request) {
 void Transport::Impl::poll_until(const std::function<bool()>& ready) {
     if (ready()) return;
     WaitPolicy& policy = wait_policy();
-    for (int i = 0; i < policy.polls; ++i)
+    const int budget = policy.budget();
+    for (int i = 0; i < budget; ++i)
         if (ready()) {
             policy.polls = std::min(policy.max_polls, 2 * policy.polls);
             return;
         }
-    if (policy.polls > 16) policy.polls /= 2;
+    if (budget > 16) policy.polls /= 2;
     const long start = monotonic_ns();
     // Nothing wakes a sleeper here (MPI moves only inside MPI calls), so naps stay short.
     const timespec nap{0, 50'000};

@@ -120,6 +120,8 @@ struct JobHeader {
     alignas(64) char shared_name[128] = {};
     std::uint64_t shared_bytes = 0;
     std::atomic<std::uint64_t> shared_key{0};  // its segment's random key (0: none now)
+    // Ranks asleep in a wait's last stage (SlowWait): the rest may want a core (wait.hpp).
+    alignas(64) std::atomic<std::uint32_t> asleep{0};
 };
 
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free &&

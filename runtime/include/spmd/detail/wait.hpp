@@ -20,14 +20,28 @@ struct WaitPolicy {
     int max_polls;
     long yield_ns;  // how long to keep yielding before sleeping
     long sleep_ns;  // the longest futex sleep before re-checking the abort flag
+    int ranks = 1, cores = 1;
+    // The job's count of ranks asleep in a wait's last stage (JobHeader::asleep), or null.
+    const std::atomic<std::uint32_t>* asleep = nullptr;
+
+    // Busy polls for a wait starting now: none while more ranks are awake than there are
+    // cores (the peer we wait for may need ours), else the adaptive budget. Ranks asleep
+    // on a futex need no core: two ranks trading messages while the others of a job of
+    // 8 on 2 cores sleep poll as a job of 2 does.
+    int budget() const {
+        if (ranks <= cores) return polls;
+        const int awake = ranks - (asleep ? int(asleep->load(std::memory_order_relaxed)) : 0);
+        return awake <= cores ? polls : 0;
+    }
 };
 
 // The cores this process may run on (its affinity mask).
 int usable_cores();
 
-// From the job's size and the cores we may run on; SPMD_WAIT_POLLS and
-// SPMD_WAIT_YIELD_US override it (for experiments, not for users).
-WaitPolicy make_wait_policy(int ranks);
+// From the job's size, the cores we may run on and the job's count of sleeping ranks
+// (null: none known); SPMD_WAIT_POLLS and SPMD_WAIT_YIELD_US override it (for
+// experiments, not for users).
+WaitPolicy make_wait_policy(int ranks, const std::atomic<std::uint32_t>* asleep = nullptr);
 // The policy of this process (set when its World attaches).
 WaitPolicy& wait_policy();
 
@@ -72,14 +86,15 @@ bool wait_until(const WaitFor& what, Ready&& ready, Sleep&& sleep, long deadline
     if (ready()) return true;
     owed_before_waiting.settle();
     WaitPolicy& policy = wait_policy();
-    for (int i = 0; i < policy.polls; ++i) {
+    const int budget = policy.budget();
+    for (int i = 0; i < budget; ++i) {
         cpu_relax();
         if (ready()) {
             policy.polls = std::min(policy.max_polls, 2 * policy.polls);
             return true;
         }
     }
-    if (policy.polls > 16) policy.polls /= 2;
+    if (budget > 16) policy.polls /= 2;
     const long start = monotonic_ns();
     for (unsigned i = 1;; ++i) {
         if (abort.load(std::memory_order_relaxed)) throw_aborted();

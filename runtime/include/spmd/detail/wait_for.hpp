@@ -95,7 +95,8 @@ std::string describe_wait(const PublishedWait& wait);
 // The rank whose waits this process publishes (set by World; none before).
 void set_waiting_rank(JobSegment* job, int rank);
 
-// The slow part of one wait: publishes it, and checks for departed peers.
+// The slow part of one wait: publishes it, checks for departed peers, and counts the
+// rank in the job's ranks asleep (which the others' wait policy reads).
 class SlowWait {
 public:
     SlowWait(const WaitFor& what, long since_ns, bool timed);
@@ -113,6 +114,7 @@ private:
     const WaitFor& what_;
     bool timed_;  // a wait with a deadline ends by itself: it is never hopeless
     WaitRecord* record_ = nullptr;
+    std::atomic<std::uint32_t>* asleep_ = nullptr;
     int departed_ = -1;  // the exited peer, or any_peer when every other rank exited
 };
 
