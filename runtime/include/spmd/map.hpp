@@ -7,8 +7,8 @@
 // World for the next maps (up to 2 x 64 MiB), whose pages are then already mapped; no
 // barrier, and work stealing between the ranks (detail/map_blocks.hpp), so a rank that
 // loses its core on a busy machine holds back nobody for long. A rank that wants the
-// results builds its vector front to back (detail/map_builder.hpp), computing the blocks
-// nobody took straight into it and copying the others'; with one root, the other ranks
+// results appends them to its vector block by block, in order, computing the blocks
+// nobody took just before it copies them (still in cache); with one root, the other ranks
 // take their blocks from the back, so the root meets them only at the end. Strings and
 // vectors (spmd::bytes) go through a variable-size path: each rank encodes its results,
 // publishes their sizes, and after a prefix sum writes them into one shared byte array.
@@ -26,7 +26,6 @@
 #include "spmd/bytes.hpp"
 #include "spmd/detail/job.hpp"
 #include "spmd/detail/map_blocks.hpp"
-#include "spmd/detail/map_builder.hpp"
 #include "spmd/world.hpp"
 
 namespace spmd {
@@ -140,14 +139,12 @@ auto World::map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, i
             for (std::size_t i = begin; i < end; ++i) out[i] = fn(i);
         };
         auto loop = schedule(plan.count, policy, plan.chunk);  // on every rank: loops count
-        // The only reader builds its vector from the front and takes no share of the
-        // schedule; the other ranks then walk it from the back, away from the reader.
+        // The only reader reads from the front and takes no share of the schedule; the
+        // other ranks then walk it from the back, away from the reader.
         const bool only_reader = root >= 0 || size_ == 1;
         if (!(only_reader && wanted)) blocks.work(loop, root >= 0, body);
         if (wanted) {
-            detail::MapBuilder<R, F, decltype(body)> builder(blocks, out, fn, body, !only_reader);
-            results = MapResults<F>(builder.begin(), builder.end());
-            builder.close();
+            blocks.read_in_order(out, body, results);
             control.half[half].freed.fetch_add(1, std::memory_order_release);
             control.progress.notify_all();
         }

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "spmd/detail/wait.hpp"
 #include "spmd/schedule.hpp"
@@ -134,6 +135,21 @@ public:
             help(body);
             return is_done(word.load(std::memory_order_acquire));
         });
+    }
+
+    // Appends the results to `results` in order, block by block: a free block it takes and
+    // computes first, while its results are still in this core's cache; a block another
+    // rank took, it waits for. Appending to reserved capacity copies with no zero-fill.
+    template <class R, class Body>
+    void read_in_order(const R* out, Body& body, std::vector<R>& results) {
+        results.reserve(plan_.n);
+        for (std::size_t b = 0; b < plan_.count; ++b) {
+            if (claim(b))
+                run(b, body);
+            else
+                await(b, body);
+            results.insert(results.end(), out + plan_.begin(b), out + plan_.end(b));
+        }
     }
 
 private:
