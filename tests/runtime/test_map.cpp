@@ -2,7 +2,8 @@
 // rank count, on every rank or on one root only; strings and vectors of varying sizes go
 // through the variable-size path; maps that follow each other with no barrier run fn once
 // per index; a rank stalled inside fn has the rest of its range taken by the others; the
-// shared segments it uses are gone afterwards.
+// shared segments it uses are gone afterwards; results of other sizes and alignments
+// share the scratch; a rank that comes late to finished maps takes nothing.
 #include <unistd.h>
 
 #include <algorithm>
@@ -131,6 +132,79 @@ TEST_CASE("maps back to back: fn runs once per index, results in order, scratch 
         }
     }));
     CHECK(test::segments_of(getpid()) == 0);
+}
+
+namespace {
+struct alignas(32) Wide {  // larger and more aligned than a word, with padding
+    double x;
+    std::int32_t k;
+    char tag;
+    bool operator==(const Wide&) const = default;
+};
+}  // namespace
+
+TEST_CASE("maps of results of different sizes and alignments share the scratch") {
+    const int ranks = GENERATE(1, 2, 4, 9);
+    CAPTURE(ranks);
+    REQUIRE_NOTHROW(spmd::launch(ranks, [](spmd::World& world) {
+        auto small = [](std::size_t i) { return char('a' + i % 26); };
+        auto wide = [](std::size_t i) { return Wide{double(i) / 4, std::int32_t(i), char(i)}; };
+        auto real = [](std::size_t i) { return double(i) * 1.5; };
+        for (int round = 0; round < 12; ++round) {
+            const std::size_t n = std::size_t(round * 7919 % 30000) + 1;
+            const int root = round % 2 ? round % world.size() : -1;
+            auto one = [&](auto fn) {
+                const auto got = root < 0 ? world.map(n, fn) : world.map(n, fn, spmd::Root{root});
+                const bool wanted = root < 0 || root == world.rank();
+                check(got == (wanted ? serial(n, fn) : decltype(got){}),
+                      "round " + std::to_string(round) + ": wrong results");
+            };
+            one(small);
+            one(wide);
+            one(real);
+        }
+    }));
+}
+
+TEST_CASE("a rank that comes to maps the others have finished takes nothing") {
+    REQUIRE_NOTHROW(spmd::launch(3, [](spmd::World& world) {
+        constexpr std::size_t large = 200000, small = 2000;
+        auto calls = world.shared<std::uint32_t>("calls", 3 * large);
+        auto go = world.shared<std::uint32_t>("late rank may go", 1);
+        auto counted = [&](std::size_t map) {
+            return [&calls, &world, map](std::size_t i) {
+                std::atomic_ref<std::uint32_t>(calls[map * large + i]).fetch_add(1);
+                if (map == 2 && world.rank() == 0) usleep(100);  // leave rank 1 some blocks
+                return std::int64_t(i * 5 + map);
+            };
+        };
+        // Both halves of the scratch at their largest first (one block per index), so the
+        // maps below need no collective allocation and rank 2 can stay away.
+        for (int half = 0; half < 2; ++half)
+            (void)world.map(
+                large, [](std::size_t i) { return std::int64_t(i); }, spmd::Schedule::dynamic, 1);
+        // Ranks 0 and 1 run three maps to rank 0 alone; the third reuses the first one's
+        // half with far fewer blocks, and rank 1 writes its results where the first one's
+        // block words would lie if they shared the half. Rank 2 comes to all three only
+        // then: it must find every block taken.
+        const std::size_t sizes[3] = {large, 7, small}, chunks[3] = {1, 0, 0};
+        if (world.rank() == 2)
+            while (std::atomic_ref<std::uint32_t>(go[0]).load() == 0) usleep(1000);
+        for (std::size_t map = 0; map < 3; ++map) {
+            const auto got = world.map(sizes[map], counted(map), spmd::Root{0},
+                                       spmd::Schedule::dynamic, chunks[map]);
+            if (world.rank() == 0)
+                for (std::size_t i = 0; i < sizes[map]; ++i)
+                    check(got[i] == std::int64_t(i * 5 + map), "root's results are wrong");
+        }
+        if (world.rank() == 0) std::atomic_ref<std::uint32_t>(go[0]).store(1);
+        world.barrier();
+        for (std::size_t map = 0; map < 3; ++map)
+            for (std::size_t i = 0; i < sizes[map]; ++i)
+                check(std::atomic_ref<std::uint32_t>(calls[map * large + i]).load() == 1,
+                      "map " + std::to_string(map) + " index " + std::to_string(i) +
+                          " ran other than once");
+    }));
 }
 
 TEST_CASE("a rank stalled inside fn: the others take the rest of its range") {

@@ -3,10 +3,13 @@
 // come back in input order on every rank (or on one root). Collective.
 //   std::vector<double> y = world.map(n, [&](std::size_t i) { return f(x[i]); });
 //   auto names = world.map(n, describe, spmd::Root{0});  // std::string results, on rank 0
-// Trivially copyable results are written straight into a shared scratch array, kept by the
+// Trivially copyable results go by blocks through a shared scratch array, kept by the
 // World for the next maps (up to 2 x 64 MiB), whose pages are then already mapped; no
-// barrier, and work stealing between the ranks (detail/map_lanes.hpp), so a rank that
-// loses its core on a busy machine holds back nobody for long. Strings and
+// barrier, and work stealing between the ranks (detail/map_blocks.hpp), so a rank that
+// loses its core on a busy machine holds back nobody for long. A rank that wants the
+// results appends them to its vector block by block, in order, computing the blocks
+// nobody took just before it copies them (still in cache); with one root, the other ranks
+// take their blocks from the back, so the root meets them only at the end. Strings and
 // vectors (spmd::bytes) go through a variable-size path: each rank encodes its results,
 // publishes their sizes, and after a prefix sum writes them into one shared byte array.
 #pragma once
@@ -22,7 +25,7 @@
 
 #include "spmd/bytes.hpp"
 #include "spmd/detail/job.hpp"
-#include "spmd/detail/map_lanes.hpp"
+#include "spmd/detail/map_blocks.hpp"
 #include "spmd/world.hpp"
 
 namespace spmd {
@@ -56,10 +59,20 @@ inline std::byte* World::map_scratch(std::size_t bytes, int half) {
     return at;
 }
 
-// Collective at the first map: the counters and lanes of every map after.
+// Collective (every rank asks for the same count): the words of half `half` of the block
+// words, at least `count` of them. New words are zero: free for every map.
+inline std::uint64_t* World::map_block_words(std::size_t count, int half) {
+    if (2 * count > map_.blocks.size()) {
+        map_.blocks = {};
+        map_.blocks = shared<std::uint64_t>("map blocks", 2 * count);
+    }
+    return map_.blocks.data() + std::size_t(half) * (map_.blocks.size() / 2);
+}
+
+// Collective at the first map: the counters of every map after.
 inline detail::MapControl& World::map_control() {
     if (map_.control.size() == 0)
-        map_.control = shared<std::byte>("map control", detail::MapControl::bytes_for(size_));
+        map_.control = shared<std::byte>("map control", sizeof(detail::MapControl));
     return *reinterpret_cast<detail::MapControl*>(map_.control.data());
 }
 
@@ -111,34 +124,27 @@ auto World::map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, i
             barrier();
             return results;
         }
+        if (n == 0) return results;
         detail::MapControl& control = map_control();
         const std::uint64_t number = map_.maps++;
         const int half = int(number & 1);
+        const detail::BlockPlan plan(n, size_, chunk);
         R* out = reinterpret_cast<R*>(map_scratch(n * sizeof(R), half));
+        std::uint64_t* words = map_block_words(plan.count, half);
         // The map before the last one used this half: its readers must be done with it.
         map_wait(control.half[half].freed, map_.freed_target[half]);
         map_.freed_target[half] += root < 0 ? std::uint64_t(size_) : 1;
-        map_.done_target[half] += n;
-        auto loop = schedule(n, policy, chunk);
-        detail::LaneRunner lanes(control, rank_, size_, number, map_.tag);
+        detail::MapBlocks blocks(words, plan, number, rank_, control, job().header().abort);
         auto body = [&](std::size_t begin, std::size_t end) {
             for (std::size_t i = begin; i < end; ++i) out[i] = fn(i);
         };
-        std::atomic<std::uint64_t>& done = control.half[half].done;
-        done.fetch_add(lanes.run(loop, body), std::memory_order_release);
-        control.progress.notify_all();
+        auto loop = schedule(plan.count, policy, plan.chunk);  // on every rank: loops count
+        // The only reader reads from the front and takes no share of the schedule; the
+        // other ranks then walk it from the back, away from the reader.
+        const bool only_reader = root >= 0 || size_ == 1;
+        if (!(only_reader && wanted)) blocks.work(loop, root >= 0, body);
         if (wanted) {
-            const std::uint64_t target = map_.done_target[half];
-            control.progress.wait(
-                {job().header().abort, detail::WaitCall::gather, detail::any_peer}, [&] {
-                    if (done.load(std::memory_order_acquire) >= target) return true;
-                    if (const std::uint64_t more = lanes.help(body)) {
-                        done.fetch_add(more, std::memory_order_release);
-                        control.progress.notify_all();
-                    }
-                    return done.load(std::memory_order_acquire) >= target;
-                });
-            results.assign(out, out + n);
+            blocks.read_in_order(out, body, results);
             control.half[half].freed.fetch_add(1, std::memory_order_release);
             control.progress.notify_all();
         }

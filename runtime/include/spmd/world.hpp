@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "spmd/collectives.hpp"
-#include "spmd/detail/map_lanes.hpp"
+#include "spmd/detail/map_blocks.hpp"
 #include "spmd/error.hpp"
 #include "spmd/message.hpp"
 #include "spmd/ndarray.hpp"
@@ -267,6 +267,7 @@ private:
     template <class F>
     MapResults<F> map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, int root);
     std::byte* map_scratch(std::size_t bytes, int half);
+    std::uint64_t* map_block_words(std::size_t count, int half);
     detail::MapControl& map_control();
     void map_wait(const std::atomic<std::uint64_t>& count, std::uint64_t target);
     std::pair<std::shared_ptr<void>, void*> shared_bytes(std::string_view name, std::size_t count,
