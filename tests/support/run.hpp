@@ -18,11 +18,7 @@
 namespace test {
 
 inline std::string bin(const std::string& name) {
-    // Appended in place: GCC 12 warns falsely (-Warray-bounds) on string(literal) + "/".
-    std::string path = SPMD_BIN_DIR;
-    path += '/';
-    path += name;
-    return path;
+    return std::string(SPMD_BIN_DIR) + "/" + name;
 }
 
 inline std::string read_file(const std::string& path) {
