@@ -120,7 +120,7 @@ void Supervisor::tick(long now) {
     next_tick_ = now + tick_ns;
     if (!deadlocks_ || failure_ || stopping_) return;
     if (auto cycle = deadlocks_->check(live_ranks(), now)) {
-        failure_ = Failure{-1, "deadlock: " + *cycle, deadlock_exit_code};
+        failure_ = Failure{-1, "deadlock: " + *cycle, deadlock_exit_code, {}};
         if (on_failure) on_failure(*failure_);
         stop(false, SIGTERM, abort_window_seconds);
     }
