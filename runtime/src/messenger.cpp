@@ -164,10 +164,7 @@ pid_t Messenger::posted_receiver(int dest, const PostedRecv& posted, std::uint64
     if (bytes < single_copy_bytes || posted.waiting.load(std::memory_order_acquire) != ticket + 1)
         return 0;
     if (!matches(posted.source, posted.tag, rank_, tag) || bytes > posted.capacity) return 0;
-    // A receiver that died in its recv left its post: its pid may be another process's.
-    const RankReport& receiver = job_.report(dest);
-    if (receiver.exited.load(std::memory_order_acquire)) return 0;
-    return receiver.pid.load(std::memory_order_relaxed);
+    return job_.report(dest).live_pid();  // a receiver that died in its recv left its post
 }
 
 // A split copy: the sender writes [0, split) into the posted buffer while the receiver
@@ -196,9 +193,7 @@ void Messenger::pull_split(const WaitFor& what, std::uint64_t ticket, const Mess
     SplitOffer offer;
     std::memcpy(&offer, cell.payload, sizeof offer);
     const std::size_t bytes = cell.size, split = offer.split;
-    const RankReport& sender = job_.report(what.peer);
-    const bool pulled = !sender.exited.load(std::memory_order_acquire) &&
-                        read_from(sender.pid.load(std::memory_order_relaxed), offer.address + split,
+    const bool pulled = read_from(job_.report(what.peer).live_pid(), offer.address + split,
                                   data + split, bytes - split);
     const std::uint64_t done = 2 * (ticket + 1);
     posted.pulled.store(done + !pulled, std::memory_order_release);
@@ -371,28 +366,19 @@ Status Messenger::probe(int source, int tag) {
 bool Messenger::try_post(int dest, int tag, const void* data, std::size_t bytes) {
     const bool bulk = is_bulk(bytes);
     if (bulk) outgoing(dest);  // the ring must exist before the envelope announces it
-    Inbox& inbox = job_.inbox(dest);
-    std::uint64_t ticket = inbox.head.load(std::memory_order_relaxed);
-    MessageCell* cell = nullptr;
-    for (;;) {
-        cell = &inbox.cell[ticket % Inbox::cells];
-        if (cell->turn.load(std::memory_order_acquire) != 2 * (ticket / Inbox::cells)) return false;
-        if (inbox.head.compare_exchange_weak(ticket, ticket + 1, std::memory_order_relaxed)) break;
-    }
-    cell->source = rank_;
-    cell->tag = tag;
-    cell->size = bytes;
-    cell->bulk = bulk;
-    if (!bulk && bytes) copy_bytes(cell->payload, data, bytes);
-    cell->turn.store(2 * (ticket / Inbox::cells) + 1, std::memory_order_release);
-    inbox.arrived.notify_all();
-    if (handed_back_ != next_ticket_) hand_back();
-    return true;
+    return try_post_envelope(dest, tag, bytes, bulk, bulk ? nullptr : data, bulk ? 0 : bytes);
 }
 
 bool Messenger::try_post_pull(int dest, int tag, const void* data, std::size_t bytes,
                               std::uint64_t id) {
     outgoing(dest);
+    const std::uint64_t address_and_id[2] = {reinterpret_cast<std::uintptr_t>(data), id};
+    return try_post_envelope(dest, tag, bytes, MessageCell::pull, address_and_id,
+                             sizeof address_and_id);
+}
+
+bool Messenger::try_post_envelope(int dest, int tag, std::size_t bytes, std::uint32_t how,
+                                  const void* inline_data, std::size_t inline_bytes) {
     Inbox& inbox = job_.inbox(dest);
     std::uint64_t ticket = inbox.head.load(std::memory_order_relaxed);
     MessageCell* cell = nullptr;
@@ -404,9 +390,8 @@ bool Messenger::try_post_pull(int dest, int tag, const void* data, std::size_t b
     cell->source = rank_;
     cell->tag = tag;
     cell->size = bytes;
-    cell->bulk = MessageCell::pull;
-    const std::uint64_t address_and_id[2] = {reinterpret_cast<std::uintptr_t>(data), id};
-    std::memcpy(cell->payload, address_and_id, sizeof address_and_id);
+    cell->bulk = how;
+    if (inline_bytes) copy_bytes(cell->payload, inline_data, inline_bytes);
     cell->turn.store(2 * (ticket / Inbox::cells) + 1, std::memory_order_release);
     inbox.arrived.notify_all();
     if (handed_back_ != next_ticket_) hand_back();

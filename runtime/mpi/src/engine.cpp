@@ -2,8 +2,9 @@
 // messages in arrival order, as MPI requires; a message that finds a posted receive with
 // room goes straight into the user's buffer, any other waits in the unexpected list with
 // its own copy. A large payload (pull_bytes on) is not copied by its sender at all: the
-// receiver reads it from the sender's memory as its envelope arrives (a single copy,
-// read_from) and answers, which completes the send. Nothing here blocks: progress() moves every
+// receiver reads it from the sender's memory (a single copy, read_from) into the receive
+// that takes it, or into a buffer of its own once it waits long, and answers, which
+// completes the send. Nothing here blocks: progress() moves every
 // pending transfer as far as it can (sends whose destination inbox is full, bulk payloads through
 // the pair rings in both directions), and every blocking MPI call waits through wait_for(), which
 // calls it. So a ring of MPI_Isend + MPI_Recv, or of MPI_Sendrecv, never deadlocks: a rank waiting
@@ -166,11 +167,8 @@ void Engine::answered(int dest, std::uint64_t id, bool pulled) {
 // memory (which stays valid until this answer arrives) and answers.
 bool Engine::pull(int source, std::uint64_t address, std::uint64_t id, std::byte* target,
                   std::size_t bytes) {
-    const detail::RankReport& sender = world_.job().report(source);
-    // A sender that died left its pid to be reused: never read another process.
     const bool pulled =
-        !sender.exited.load(std::memory_order_acquire) &&
-        detail::read_from(sender.pid.load(std::memory_order_relaxed), address, target, bytes);
+        detail::read_from(world_.job().report(source).live_pid(), address, target, bytes);
     send_notice(source, runtime_tag(answer_field, pulled ? answer_pulled : answer_stream), id);
     return pulled;
 }

@@ -49,6 +49,12 @@ struct alignas(64) RankReport {
     std::atomic<std::int32_t> exit_status{0};  // exit code, or -signal; before `exited`
     char message[1000] = {};
     WaitRecord wait;  // what the rank is blocked in, if it is
+
+    // Its pid while it lives, else 0: a reaped rank's pid may be another process's, and
+    // the single copy must never read or write one.
+    std::int32_t live_pid() const {
+        return exited.load(std::memory_order_acquire) ? 0 : pid.load(std::memory_order_relaxed);
+    }
 };
 
 struct alignas(64) CounterSlot {

@@ -68,7 +68,11 @@ private:
     PairRing& incoming(int source);
     pid_t posted_receiver(int dest, const PostedRecv& posted, std::uint64_t ticket, int tag,
                           std::size_t bytes) const;
-    // The two sides of a split copy (MessageCell::bulk 3) of the message with `ticket`.
+    // Claims dest's next inbox cell if it is free now and fills it: kind `how`, with
+    // `inline_bytes` of `inline_data` as its inline payload.
+    bool try_post_envelope(int dest, int tag, std::size_t bytes, std::uint32_t how,
+                           const void* inline_data, std::size_t inline_bytes);
+    // The two sides of a split copy (MessageCell::split) of the message with `ticket`.
     void push_split(const WaitFor& what, std::uint64_t ticket, pid_t receiver,
                     std::uint64_t address, const std::byte* data, std::size_t bytes);
     void pull_split(const WaitFor& what, std::uint64_t ticket, const MessageCell& cell,
