@@ -100,8 +100,12 @@ compare_kernel chirp "${chirp_args[@]}" --wisdom "$work/wisdom"
 if [ -n "$mpi" ]; then
   for example in monte_carlo pool_map pipe_workers; do
     [ -x "$mpi/$example" ] || { fail "no $mpi/$example"; continue; }
-    "$shm/mprun" -n 4 "$shm/$example" >"$work/$example.shm" 2>&1 || fail "$example under mprun -n 4: exit $?"
-    "$here/rig.sh" "$mpi/$example" >"$work/$example.rig" 2>&1 || fail "$example on the rig: exit $?: $(tail -c 800 "$work/$example.rig")"
+    # Standard output only: mpirun adds its own warnings to standard error at times (a
+    # setpgid race in its rsh launcher, "plm:rsh: Warning: setpgid ... failed").
+    "$shm/mprun" -n 4 "$shm/$example" >"$work/$example.shm" 2>"$work/$example.shm.err" ||
+      fail "$example under mprun -n 4: exit $?: $(tail -c 800 "$work/$example.shm.err")"
+    "$here/rig.sh" "$mpi/$example" >"$work/$example.rig" 2>"$work/$example.rig.err" ||
+      fail "$example on the rig: exit $?: $(tail -c 800 "$work/$example.rig.err")"
     if [ "$(sort "$work/$example.shm")" = "$(sort "$work/$example.rig")" ]; then
       echo "example=$example way=\"rig 2+2\" same_as=\"mprun -n 4\""
     else
