@@ -5,6 +5,7 @@
 #include <new>
 
 #include "spmd/detail/futex.hpp"
+#include "spmd/detail/wait.hpp"
 #include "spmd/error.hpp"
 
 namespace spmd::detail {
@@ -13,7 +14,7 @@ namespace {
 constexpr std::uint64_t job_magic = 0x73706d646a6f6231ULL;  // "spmdjob1"
 // 6: MessageCell payload in the envelope's line; 5: Inbox::posted;
 // 4: RankReport::exit_code, exit_status, wait
-constexpr std::uint32_t job_version = 7;
+constexpr std::uint32_t job_version = 8;
 
 std::size_t round_up(std::size_t n, std::size_t to) {
     return (n + to - 1) / to * to;
@@ -76,6 +77,7 @@ std::shared_ptr<JobSegment> JobSegment::create(int size, std::string name) {
     auto* header = new (mapping->address()) JobHeader{};
     header->size = size;
     header->bytes = bytes;
+    header->cores = usable_cores();
     header->version = job_version;
     std::atomic_ref<std::uint64_t>(header->magic).store(job_magic, std::memory_order_release);
     return std::shared_ptr<JobSegment>(new JobSegment(std::move(name), std::move(mapping)));

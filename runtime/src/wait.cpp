@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 
@@ -24,13 +25,13 @@ int usable_cores() {
     return 1;
 }
 
-WaitPolicy make_wait_policy(int ranks, const std::atomic<std::uint32_t>* asleep) {
+WaitPolicy make_wait_policy(int ranks, int cores, const std::atomic<std::uint32_t>* asleep) {
     // With a core each, a peer is usually a few hundred nanoseconds away: poll. With
     // more ranks awake than cores, the peer may need our core: yield at once (measured:
     // 0 polls beat 4 and 64 at N = 4 and 8 on 2 cores); budget() decides per wait.
     WaitPolicy policy{};
     policy.ranks = ranks;
-    policy.cores = usable_cores();
+    policy.cores = std::max(cores, 1);
     policy.asleep = asleep;
     policy.max_polls = int(env_or("SPMD_WAIT_POLLS", 4000));
     policy.polls = policy.max_polls;
@@ -40,7 +41,7 @@ WaitPolicy make_wait_policy(int ranks, const std::atomic<std::uint32_t>* asleep)
 }
 
 WaitPolicy& wait_policy() {
-    static WaitPolicy policy = make_wait_policy(1);
+    static WaitPolicy policy = make_wait_policy(1, usable_cores());
     return policy;
 }
 

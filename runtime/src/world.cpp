@@ -76,7 +76,8 @@ World::World() {
     rank_ = transport_->rank();
     size_ = transport_->size();
     node_ = transport_->node();
-    detail::wait_policy() = detail::make_wait_policy(size_, &job().header().asleep);
+    detail::wait_policy() =
+        detail::make_wait_policy(size_, job().header().cores, &job().header().asleep);
     detail::set_waiting_rank(&job(), rank_);
     current_transport = transport_.get();
     std::set_terminate(report_and_exit);
@@ -93,7 +94,8 @@ World::World(std::shared_ptr<detail::JobSegment> job, int rank) {
     rank_ = transport_->rank();
     size_ = transport_->size();
     node_ = transport_->node();
-    detail::wait_policy() = detail::make_wait_policy(size_, &this->job().header().asleep);
+    detail::wait_policy() =
+        detail::make_wait_policy(size_, this->job().header().cores, &this->job().header().asleep);
     detail::set_waiting_rank(&this->job(), rank_);
     current_transport = transport_.get();
     set_state(detail::WorldState::open);

@@ -4,6 +4,7 @@
 //                       wait in a barrier that can only end by the job's abort
 //   lines K LEN         print K lines of LEN characters, each written in small pieces
 //   env                 print "rank size" as World sees them
+//   wait_cores          print "rank cores": the cores the rank's wait policy counts
 //   hold FILE           (2 ranks) rank 0 leaves a pair ring and a shared array in /dev/shm
 //                       and waits for rank 1, which waits for FILE to exist; then both
 //                       make another of each and check every value ("ok" from rank 0)
@@ -22,6 +23,7 @@
 #include <cstring>
 #include <numeric>
 #include <ranges>
+#include <spmd/detail/wait.hpp>
 #include <spmd/event.hpp>
 #include <spmd/queue.hpp>
 #include <spmd/shared_map.hpp>
@@ -68,6 +70,8 @@ int main(int argc, char** argv) {
         }
         world.barrier();  // the failing rank never arrives
         world.barrier();
+    } else if (mode == "wait_cores") {
+        std::printf("%d %d\n", world.rank(), spmd::detail::wait_policy().cores);
     } else if (mode == "lines") {
         const long count = std::atol(argv[2]), length = std::atol(argv[3]);
         std::string line(std::size_t(length), char('a' + world.rank()));

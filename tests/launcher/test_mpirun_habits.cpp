@@ -97,6 +97,18 @@ TEST_CASE("--bind-to core pins rank r to core r, round-robin when oversubscribed
           std::vector<std::string>{"0 " + my_cpus_allowed_list(), "1 " + my_cpus_allowed_list()});
 }
 
+TEST_CASE("--bind-to core: a rank's waits still count every core of the job") {
+    // Bound, a rank's own mask has one core; its wait policy must count the cores the job
+    // shares, or two bound ranks on two cores would yield in every wait instead of polling.
+    const auto cores = std::to_string(my_cores().size());
+    for (const char* flags : {"--bind-to core", "--bind-to none"}) {
+        INFO(flags);
+        auto r = job(std::string(flags) + " -n 2 " + test::bin("spmd_test_rank") + " wait_cores");
+        REQUIRE(r.code == 0);
+        CHECK(sorted_lines(r.out) == std::vector<std::string>{"0 " + cores, "1 " + cores});
+    }
+}
+
 TEST_CASE("--report-bindings: one line per rank on stderr, naming its core") {
     const auto cores = my_cores();
     auto r = job("--bind-to core --report-bindings -n 2 true");

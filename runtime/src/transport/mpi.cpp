@@ -6,6 +6,7 @@
 #include "mpi.hpp"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -76,13 +77,27 @@ void zero(std::byte* at, std::size_t bytes) {
     std::memset(at, 0, bytes);
 }
 
+// The cores the host's ranks may run on together: the union of their affinity masks
+// (mpirun binds each rank to one core before the program starts).
+int host_cores(MPI_Comm host_comm) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return usable_cores();
+    static_assert(sizeof set % sizeof(unsigned long) == 0);
+    constexpr int words = int(sizeof set / sizeof(unsigned long));
+    MPI_Allreduce(MPI_IN_PLACE, &set, words, MPI_UNSIGNED_LONG, MPI_BOR, host_comm);
+    return CPU_COUNT(&set);
+}
+
 // The host's control segment: its first rank makes it and names it to the others; once
 // every rank of the host maps it, the name goes (nothing is left in /dev/shm).
 std::shared_ptr<JobSegment> open_host_segment(MPI_Comm host_comm, int local_rank, int size) {
     char name[256] = {};
     std::shared_ptr<JobSegment> job;
+    const int cores = host_cores(host_comm);
     if (local_rank == 0) {
         job = JobSegment::create(size);
+        job->header().cores = cores;
         std::snprintf(name, sizeof name, "%s", job->name().c_str());
     }
     MPI_Bcast(name, sizeof name, MPI_CHAR, 0, host_comm);

@@ -128,6 +128,9 @@ struct JobHeader {
     std::atomic<std::uint64_t> shared_key{0};  // its segment's random key (0: none now)
     // Ranks asleep in a wait's last stage (SlowWait): the rest may want a core (wait.hpp).
     alignas(64) std::atomic<std::uint32_t> asleep{0};
+    // The cores the job's ranks share, for the wait policy: counted by the job's creator
+    // before any rank is bound (under `--bind-to core` each rank's own mask has one core).
+    std::int32_t cores = 1;
 };
 
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free &&

@@ -38,10 +38,11 @@ struct WaitPolicy {
 // The cores this process may run on (its affinity mask).
 int usable_cores();
 
-// From the job's size, the cores we may run on and the job's count of sleeping ranks
+// From the job's size, the cores its ranks share and the job's count of sleeping ranks
 // (null: none known); SPMD_WAIT_POLLS and SPMD_WAIT_YIELD_US override it (for
 // experiments, not for users).
-WaitPolicy make_wait_policy(int ranks, const std::atomic<std::uint32_t>* asleep = nullptr);
+WaitPolicy make_wait_policy(int ranks, int cores,
+                            const std::atomic<std::uint32_t>* asleep = nullptr);
 // The policy of this process (set when its World attaches).
 WaitPolicy& wait_policy();
 
