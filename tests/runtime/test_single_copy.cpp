@@ -5,6 +5,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -230,6 +231,35 @@ TEST_CASE("a message from the split size on is copied half by each rank") {
             expect(copies == 0, "the receiver read a message below the split size");
         if (world.rank() == 1 && both_copy) expect(copies >= 1, "the receiver never read its half");
     }));
+}
+
+TEST_CASE("with more ranks awake than cores, a mid-size message is not split") {
+    // Both ranks on one core: a split's sender would wait for a receiver that has no core,
+    // so below split_crowded_bytes the sender writes the whole message (or it takes the
+    // ring); from it on the split still pays.
+    using spmd::detail::split_copy_bytes, spmd::detail::split_crowded_bytes;
+    const std::size_t bytes = GENERATE(split_copy_bytes, split_crowded_bytes - 1);
+    INFO("bytes = " << bytes);
+    cpu_set_t all, one;
+    REQUIRE(sched_getaffinity(0, sizeof all, &all) == 0);
+    CPU_ZERO(&one);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+        if (CPU_ISSET(cpu, &all)) {
+            CPU_SET(cpu, &one);
+            break;
+        }
+    REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+    std::string failure;
+    try {
+        spmd::launch(2, [&](spmd::World& world) {
+            const std::uint64_t copies = exchange(world, bytes, 50);
+            if (world.rank() == 1) expect(copies == 0, "the receiver read half a message");
+        });
+    } catch (const spmd::Error& e) {
+        failure = e.what();
+    }
+    REQUIRE(sched_setaffinity(0, sizeof all, &all) == 0);
+    CHECK(failure == "");
 }
 
 TEST_CASE("messages around each threshold arrive whole from and into every offset") {
