@@ -48,8 +48,11 @@ int main(int argc, char** argv) {
     };
     const std::span<char> out(place(out_storage), largest), in(place(in_storage), largest);
 
-    for (std::size_t bytes : {std::size_t(8), std::size_t(1) << 10, std::size_t(64) << 10,
-                              std::size_t(1) << 20, std::size_t(16) << 20}) {
+    // 16 KiB to 256 KiB show the crossovers between the ring, the single copy and the split.
+    for (std::size_t bytes :
+         {std::size_t(8), std::size_t(1) << 10, std::size_t(16) << 10, std::size_t(32) << 10,
+          std::size_t(64) << 10, std::size_t(128) << 10, std::size_t(256) << 10,
+          std::size_t(1) << 20, std::size_t(16) << 20}) {
         auto pingpong = [&](long iters) {
             const std::span<const char> send(out.data(), bytes);
             const std::span<char> recv(in.data(), bytes);

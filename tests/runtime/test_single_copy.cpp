@@ -5,18 +5,21 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <spmd/detail/single_copy.hpp>
+#include <spmd/detail/wait.hpp>
 #include <spmd/launch.hpp>
 #include <thread>
 #include <vector>
@@ -37,17 +40,18 @@ std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed) {
 constexpr int data_tag = 5, stop_tag = 9;
 
 // Rank 0 sends rank 1 large messages, each acknowledged, until one went by single copy
-// (rank 1 is back in its recv before rank 0 sends, nearly always at once) or `rounds`
-// messages went, then a last one (which may go either way). Rank 1 checks every byte.
-// Returns rank 0's count of single copies.
-std::uint64_t exchange(spmd::World& world, std::size_t bytes, int rounds) {
+// (rank 1 is back in its recv before rank 0 sends, nearly always at once) and, with
+// `until_read`, rank 1 also read one half of a split itself, or `rounds` messages went,
+// then a last one (which may go either way). Rank 1 checks every byte. Returns this
+// rank's count of single copies (rank 0's writes, rank 1's reads).
+std::uint64_t exchange(spmd::World& world, std::size_t bytes, int rounds, bool until_read = false) {
     const std::uint64_t before = single_copies();
     if (world.rank() == 0) {
-        for (int i = 0; i < rounds && single_copies() == before; ++i) {
+        std::uint64_t ack[2] = {};  // message index, rank 1's reads so far
+        for (int i = 0; i < rounds && (single_copies() == before || (until_read && !ack[1])); ++i) {
             world.send(1, data_tag, pattern(bytes, std::uint32_t(i)));
-            int ack = 0;
-            world.recv(1, data_tag, std::span<int>(&ack, 1));
-            expect(ack == i, "wrong ack");
+            world.recv(1, data_tag, std::span<std::uint64_t>(ack, 2));
+            expect(ack[0] == std::uint64_t(i), "wrong ack");
         }
         world.send(1, stop_tag, std::vector<std::byte>(bytes));
     } else if (world.rank() == 1) {
@@ -59,7 +63,8 @@ std::uint64_t exchange(spmd::World& world, std::size_t bytes, int rounds) {
             expect(std::vector<std::byte>(in.begin(), in.begin() + std::ptrdiff_t(bytes)) ==
                        pattern(bytes, std::uint32_t(i)),
                    "wrong bytes in message " + std::to_string(i));
-            world.send(0, data_tag, std::span<const int>(&i, 1));
+            const std::uint64_t ack[2] = {std::uint64_t(i), single_copies() - before};
+            world.send(0, data_tag, std::span<const std::uint64_t>(ack, 2));
         }
     }
     return single_copies() - before;
@@ -90,7 +95,8 @@ void refuse(long nr) {
 
 TEST_CASE("a large message into a waiting recv goes by single copy, byte for byte") {
     const std::size_t bytes =
-        GENERATE(std::size_t(32) << 10, std::size_t(1) << 20, (std::size_t(16) << 20) + 3);
+        GENERATE(std::size_t(spmd::detail::single_copy_bytes), spmd::detail::single_copy_bytes + 1,
+                 std::size_t(1) << 20, (std::size_t(16) << 20) + 3);
     INFO("bytes = " << bytes);
     REQUIRE_NOTHROW(spmd::launch(2, [&](spmd::World& world) {
         const std::uint64_t copies = exchange(world, bytes, 1000);
@@ -209,17 +215,101 @@ TEST_CASE("single copies and ring transfers mixed keep order, values and alignme
 
 TEST_CASE("a message from the split size on is copied half by each rank") {
     // Rank 1's own single copies are the halves it read; below the split size the sender
-    // writes the whole payload and rank 1 reads nothing.
-    const std::size_t bytes = GENERATE(spmd::detail::split_copy_bytes - 1,
-                                       spmd::detail::split_copy_bytes, (std::size_t(3) << 20) + 5);
+    // writes the whole payload and rank 1 reads nothing. Below split_crowded_bytes a split
+    // needs a core for each rank (and rank 1 awake: exchange retries until it was).
+    using spmd::detail::split_copy_bytes, spmd::detail::split_crowded_bytes;
+    const std::size_t bytes =
+        GENERATE(split_copy_bytes - 1, split_copy_bytes, split_copy_bytes + 1,
+                 split_crowded_bytes - 1, split_crowded_bytes, (std::size_t(3) << 20) + 5);
     INFO("bytes = " << bytes);
+    const bool both_copy = bytes >= split_crowded_bytes ||
+                           (bytes >= split_copy_bytes && spmd::detail::usable_cores() >= 2);
     REQUIRE_NOTHROW(spmd::launch(2, [&](spmd::World& world) {
-        const std::uint64_t copies = exchange(world, bytes, 1000);
+        const std::uint64_t copies = exchange(world, bytes, 1000, both_copy);
         if (world.rank() == 0) expect(copies >= 1, "never by single copy");
-        if (world.rank() == 1 && bytes < spmd::detail::split_copy_bytes)
+        if (world.rank() == 1 && bytes < split_copy_bytes)
             expect(copies == 0, "the receiver read a message below the split size");
-        if (world.rank() == 1 && bytes >= spmd::detail::split_copy_bytes)
-            expect(copies >= 1, "the receiver never read its half");
+        if (world.rank() == 1 && both_copy) expect(copies >= 1, "the receiver never read its half");
+    }));
+}
+
+TEST_CASE("with more ranks awake than cores, a mid-size message is not split") {
+    // Both ranks on one core: a split's sender would wait for a receiver that has no core,
+    // so below split_crowded_bytes the sender writes the whole message (or it takes the
+    // ring); from it on the split still pays.
+    using spmd::detail::split_copy_bytes, spmd::detail::split_crowded_bytes;
+    const std::size_t bytes = GENERATE(split_copy_bytes, split_crowded_bytes - 1);
+    INFO("bytes = " << bytes);
+    cpu_set_t all, one;
+    REQUIRE(sched_getaffinity(0, sizeof all, &all) == 0);
+    CPU_ZERO(&one);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+        if (CPU_ISSET(cpu, &all)) {
+            CPU_SET(cpu, &one);
+            break;
+        }
+    REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+    std::string failure;
+    try {
+        spmd::launch(2, [&](spmd::World& world) {
+            const std::uint64_t copies = exchange(world, bytes, 50);
+            if (world.rank() == 1) expect(copies == 0, "the receiver read half a message");
+        });
+    } catch (const spmd::Error& e) {
+        failure = e.what();
+    }
+    REQUIRE(sched_setaffinity(0, sizeof all, &all) == 0);
+    CHECK(failure == "");
+}
+
+TEST_CASE("messages around each threshold arrive whole from and into every offset") {
+    // One below, at and one above the single copy, the split and the crowded-split sizes,
+    // from each of the 64 offsets to a cache line into another offset, with guard bytes
+    // on both sides of the receive buffer: the ring, one write and the split (whichever
+    // each message takes) place every byte and nothing else. Rank 1 posts each recv
+    // before rank 0 sends, nearly always, so the single copy and the split get their turns.
+    using namespace spmd::detail;
+    std::vector<std::size_t> sizes;
+    for (std::size_t threshold : {single_copy_bytes, split_copy_bytes, split_crowded_bytes})
+        for (std::size_t bytes : {threshold - 1, threshold, threshold + 1}) sizes.push_back(bytes);
+    REQUIRE_NOTHROW(spmd::launch(2, [&](spmd::World& world) {
+        const std::uint64_t before = single_copies();
+        const std::size_t largest = split_crowded_bytes + 1;
+        std::vector<std::byte> out(largest + 64), in(largest + 192);
+        for (std::size_t bytes : sizes)
+            for (std::size_t offset = 0; offset < 64; ++offset) {
+                const auto seed = std::uint32_t(bytes * 64 + offset);
+                const auto want = pattern(bytes, seed);
+                if (world.rank() == 0) {
+                    std::byte* from = out.data() + offset;
+                    std::memcpy(from, want.data(), bytes);
+                    world.send(1, data_tag, std::span<const std::byte>(from, bytes));
+                    int ack = 0;
+                    world.recv(1, data_tag, std::span<int>(&ack, 1));
+                    expect(ack == int(offset), "wrong ack");
+                } else if (world.rank() == 1) {
+                    const std::size_t at = 64 + (offset * 37) % 64;
+                    std::memset(in.data(), 0xEE, in.size());
+                    const spmd::Status s =
+                        world.recv(0, data_tag, std::span<std::byte>(in.data() + at, bytes + 64));
+                    const std::string where =
+                        std::to_string(bytes) + " bytes from offset " + std::to_string(offset);
+                    expect(s.bytes == bytes, "wrong size at " + where);
+                    expect(std::memcmp(in.data() + at, want.data(), bytes) == 0,
+                           "wrong bytes at " + where);
+                    const auto outside = [&](std::size_t from, std::size_t to) {
+                        return std::any_of(in.begin() + std::ptrdiff_t(from),
+                                           in.begin() + std::ptrdiff_t(to),
+                                           [](std::byte b) { return b != std::byte(0xEE); });
+                    };
+                    expect(!outside(0, at) && !outside(at + bytes, in.size()),
+                           "wrote outside the message at " + where);
+                    const int ack = int(offset);
+                    world.send(0, data_tag, std::span<const int>(&ack, 1));
+                }
+            }
+        // Rank 0's writes (whole or first halves), rank 1's reads (second halves).
+        expect(single_copies() > before, "no single copy in either direction");
     }));
 }
 

@@ -66,8 +66,12 @@ private:
     struct PairRing;
     PairRing& outgoing(int dest);
     PairRing& incoming(int source);
-    pid_t posted_receiver(int dest, const PostedRecv& posted, std::uint64_t ticket, int tag,
+    pid_t posted_receiver(int dest, const Inbox& inbox, std::uint64_t ticket, int tag,
                           std::size_t bytes) const;
+    // Whether dest's owner has posted a recv for `ticket`, after a short wait for a receiver
+    // that is likely on its way into one.
+    bool await_post(const Inbox& inbox, std::uint64_t ticket) const;
+    static constexpr long post_wait_ns = 1000;
     // Claims dest's next inbox cell if it is free now and fills it: kind `how`, with
     // `inline_bytes` of `inline_data` as its inline payload.
     bool try_post_envelope(int dest, int tag, std::size_t bytes, std::uint32_t how,

@@ -13,13 +13,19 @@
 
 namespace spmd::detail {
 
-// Payloads from this size on go straight into a posted receive buffer.
-inline constexpr std::size_t single_copy_bytes = 32 << 10;
+// Payloads from this size on go straight into a posted receive buffer. Below it they take
+// the pair ring: two copies, the second reading lines the other core wrote, which
+// costs more than the system call from here on (README, "Large messages").
+inline constexpr std::size_t single_copy_bytes = 16 << 10;
 
 // From this size on the two ranks share that copy: the sender writes the first half
 // while the receiver reads the second, so both cores copy at once (below it, the
 // hand-shake between the halves costs more than the second core saves).
-inline constexpr std::size_t split_copy_bytes = 256 << 10;
+inline constexpr std::size_t split_copy_bytes = 32 << 10;
+
+// Below this size a split waits for the receiver only while it is awake on a core (the
+// sender waits for its half); from here on the halved copy outweighs a wake-up.
+inline constexpr std::size_t split_crowded_bytes = 256 << 10;
 
 // Lets the other ranks of the job (siblings under one launcher) write into this process
 // where Yama's ptrace_scope = 1 asks for it; a no-op elsewhere.
