@@ -1,7 +1,7 @@
 // Collectives. On MPI_COMM_WORLD the common ones go straight to World's collectives
-// (scratch memory and the dissemination barrier): barrier, bcast of more than a message
-// cell holds, reduce and allreduce of basic types with predefined ops, gather, allgather
-// and scatter of equal parts.
+// (scratch memory and the dissemination barrier): barrier, reduce and allreduce of basic
+// types with predefined ops, gather, allgather and scatter of equal parts; bcast goes
+// through the broadcast board (bcast_board.hpp).
 // Everything else, and every collective on other communicators, runs over the engine's
 // point-to-point messages on the communicator's collective context: a dissemination
 // barrier, binomial-tree broadcast, and reductions that gather the contributions to one
@@ -11,6 +11,7 @@
 #include <numeric>
 #include <optional>
 
+#include "bcast_board.hpp"
 #include "ops.hpp"
 #include "spmd/detail/messenger.hpp"
 #include "state.hpp"
@@ -288,10 +289,10 @@ int MPI_Bcast(void* buffer, int count, MPI_Datatype type, int root, MPI_Comm c) 
         std::vector<std::byte> copy;
         std::byte* data = landing(t, buffer, copy);
         if (on->rank == root && !t.type->contiguous) pack(*t.type, t.count, buffer, data);
-        // Small payloads travel as eager messages down a binomial tree: the root returns
-        // at once and each rank waits for one message, not for a world-wide barrier.
-        if (on->is_world && t.bytes() > spmd::detail::MessageCell::inline_capacity)
-            world().broadcast(std::span<std::byte>(data, t.bytes()), root);
+        // On the world, the board: the root writes and goes on, the others copy out (a
+        // large value in chunks, pipelined), with no barrier and no message per rank.
+        if (on->is_world && board_usable())
+            board_bcast(data, t.bytes(), root);
         else
             coll_bcast(members_of(*on), data, t.bytes(), root);
         if (on->rank != root) landed(t, buffer, copy);

@@ -8,6 +8,9 @@
  *   dead            rank 1 is killed while rank 0 waits for it in MPI_Recv
  *   dead-large      rank 1 is killed while rank 0 waits in MPI_Send of 1 MiB to it (for
  *                   rank 1 to read it)
+ *   dead-bcast      rank 1 is killed while the others broadcast 1 MiB from rank 0 (more
+ *                   than the broadcast board holds, so root waits for rank 1 to read),
+ *                   then 8 bytes from rank 1
  *   no-finalize     returns from main without MPI_Finalize */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -99,6 +102,12 @@ int main(int argc, char** argv) {
             free(big);
         }
         MPI_Barrier(MPI_COMM_WORLD);
+    } else if (strcmp(what, "dead-bcast") == 0) {
+        if (rank == 1) kill(getpid(), SIGKILL);
+        char* big = calloc(1 << 20, 1);
+        MPI_Bcast(big, 1 << 20, MPI_BYTE, 0, MPI_COMM_WORLD);
+        MPI_Bcast(big, 8, MPI_BYTE, 1, MPI_COMM_WORLD);
+        free(big);
     } else if (strcmp(what, "no-finalize") == 0) {
         return 0;
     }

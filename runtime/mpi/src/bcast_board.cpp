@@ -1,0 +1,137 @@
+// Every rank numbers the board's chunks alike (MPI orders a communicator's collectives,
+// and a broadcast of b bytes is ceil(b / slot_bytes) chunks, at least one); chunk k uses
+// slot k mod board_slots. The root writes the chunk, then the slot's sequence number k;
+// the other ranks wait for k, copy the chunk out and mark that they have read k. Before
+// writing a slot again the root waits until every rank has marked the chunk that last
+// used it, board_slots chunks back: a per-rank mark of the last chunk read (or written),
+// not a barrier, so a root that runs ahead waits only for ranks that far behind, and a
+// small broadcast's root returns at once. Waits go through the engine's wait (progress
+// on every poll, asleep on the rank's mail futex when long), so each side wakes the
+// ranks that may sleep on its write.
+#include "bcast_board.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "spmd/detail/copy.hpp"
+#include "spmd/shared_array.hpp"
+#include "state.hpp"
+
+namespace spmd::mpi {
+
+namespace {
+
+// Four slots of 64 KiB: a 1 MiB broadcast is 16 chunks, few enough hand-overs that
+// their cache-line round trips cost little, and the slots stay in the cores' caches.
+constexpr std::uint64_t board_slots = 4;
+constexpr std::size_t slot_bytes = 64 << 10;
+
+struct alignas(64) Slot {
+    std::atomic<std::uint64_t> seq;  // the chunk the slot holds
+    std::uint64_t total;             // the bytes of that chunk's broadcast
+    alignas(64) std::byte data[slot_bytes];
+};
+struct alignas(64) ReadMark {
+    std::atomic<std::uint64_t> read;  // the last chunk this rank has copied out
+};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
+              "the board's words are shared between processes");
+
+struct Board {
+    SharedArray<std::byte> memory;  // board_slots Slots, then a ReadMark per rank
+    Slot* slots = nullptr;
+    ReadMark* marks = nullptr;
+    std::uint64_t chunks = 0;  // chunks through the board so far
+};
+
+// Made at the first broadcast (a collective call on every rank), so that programs that
+// never broadcast pay nothing at MPI_Init. Zeroed: no slot holds a chunk yet.
+Board& board() {
+    static Board b;
+    if (!b.slots) {
+        const std::size_t bytes =
+            board_slots * sizeof(Slot) + std::size_t(world().size()) * sizeof(ReadMark);
+        b.memory = world().shared<std::byte>("spmd_mpi broadcast board", bytes);
+        b.slots = reinterpret_cast<Slot*>(b.memory.data());
+        b.marks = reinterpret_cast<ReadMark*>(b.memory.data() + board_slots * sizeof(Slot));
+    }
+    return b;
+}
+
+// Wakes `rank` if it sleeps in a wait (engine().wait_for sleeps on its mail word).
+void wake(int rank) {
+    world().job().inbox(rank).arrived.notify_all();
+}
+
+// Chunk k of the board: the slot it uses.
+Slot& slot_of(Board& b, std::uint64_t k) {
+    return b.slots[k % board_slots];
+}
+
+void write_chunks(Board& b, const std::byte* data, std::size_t bytes, int root) {
+    const int n = world().size();
+    std::size_t done = 0;
+    do {
+        const std::size_t piece = std::min(slot_bytes, bytes - done);
+        const std::uint64_t k = ++b.chunks;
+        if (k > board_slots) {
+            const std::uint64_t last_use = k - board_slots;
+            engine().wait_for([&] {
+                for (int r = 0; r < n; ++r)
+                    if (r != root && b.marks[r].read.load(std::memory_order_acquire) < last_use)
+                        return false;
+                return true;
+            });
+        }
+        Slot& slot = slot_of(b, k);
+        slot.total = bytes;
+        if (piece) detail::copy_bytes(slot.data, data + done, piece);
+        slot.seq.store(k, std::memory_order_release);
+        // Every rank's mark passes every chunk, so that a later root waits for no one
+        // on the chunks this rank wrote.
+        b.marks[root].read.store(k, std::memory_order_relaxed);
+        for (int r = 0; r < n; ++r)
+            if (r != root) wake(r);
+        done += piece;
+    } while (done < bytes);
+}
+
+// Reads root's chunks; they follow root's count of bytes even when it differs from ours
+// (nothing is copied then), so that the board's numbering stays the same on every rank.
+void read_chunks(Board& b, std::byte* data, std::size_t bytes, int root) {
+    const int me = world().rank();
+    std::size_t done = 0, total = 0;
+    do {
+        const std::uint64_t k = ++b.chunks;
+        Slot& slot = slot_of(b, k);
+        engine().wait_for([&] { return slot.seq.load(std::memory_order_acquire) == k; });
+        total = slot.total;
+        const std::size_t piece = std::min(slot_bytes, total - done);
+        if (total == bytes && piece) detail::copy_bytes(data + done, slot.data, piece);
+        b.marks[me].read.store(k, std::memory_order_release);
+        wake(root);
+        done += piece;
+    } while (done < total);
+    if (total != bytes)
+        fail(MPI_ERR_TRUNCATE, "the root broadcasts " + std::to_string(total) +
+                                   " bytes but this rank expects " + std::to_string(bytes));
+}
+
+}  // namespace
+
+bool board_usable() {
+    return world().node().count == 1;
+}
+
+void board_bcast(void* data, std::size_t bytes, int root) {
+    if (world().size() == 1) return;  // the value is where it should be
+    Board& b = board();
+    if (world().rank() == root)
+        write_chunks(b, static_cast<const std::byte*>(data), bytes, root);
+    else
+        read_chunks(b, static_cast<std::byte*>(data), bytes, root);
+}
+
+}  // namespace spmd::mpi

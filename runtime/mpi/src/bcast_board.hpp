@@ -1,0 +1,19 @@
+// The broadcast board: broadcasts on MPI_COMM_WORLD through a few slots of memory the
+// ranks share, each flagged by a sequence number, as OpenMPI's coll/sm does. The root
+// needs no other rank to be running: it writes and goes on, and each other rank copies
+// the value out as soon as it looks, without a barrier or a message per rank. A large
+// value goes through in slot-sized chunks, the others copying one out while the root
+// writes the next.
+#pragma once
+#include <cstddef>
+
+namespace spmd::mpi {
+
+// True if this job's world can use the board (its ranks share memory).
+bool board_usable();
+
+// Collective on MPI_COMM_WORLD: root's `bytes` at data reach every rank's data.
+// Throws MPI_ERR_TRUNCATE if a rank's byte count differs from root's.
+void board_bcast(void* data, std::size_t bytes, int root);
+
+}  // namespace spmd::mpi
