@@ -28,10 +28,11 @@ namespace {
 constexpr std::uint64_t board_slots = 4;
 constexpr std::size_t slot_bytes = 64 << 10;
 
+// A small value shares the cache line of the number the others poll.
 struct alignas(64) Slot {
     std::atomic<std::uint64_t> seq;  // the chunk the slot holds
     std::uint64_t total;             // the bytes of that chunk's broadcast
-    alignas(64) std::byte data[slot_bytes];
+    std::byte data[slot_bytes];
 };
 struct alignas(64) ReadMark {
     std::atomic<std::uint64_t> read;  // the last chunk this rank has copied out
@@ -43,7 +44,8 @@ struct Board {
     SharedArray<std::byte> memory;  // board_slots Slots, then a ReadMark per rank
     Slot* slots = nullptr;
     ReadMark* marks = nullptr;
-    std::uint64_t chunks = 0;  // chunks through the board so far
+    std::uint64_t chunks = 0;    // chunks through the board so far
+    std::uint64_t all_read = 0;  // every rank has marked this chunk, as last seen
 };
 
 // Made at the first broadcast (a collective call on every rank), so that programs that
@@ -76,13 +78,14 @@ void write_chunks(Board& b, const std::byte* data, std::size_t bytes, int root) 
     do {
         const std::size_t piece = std::min(slot_bytes, bytes - done);
         const std::uint64_t k = ++b.chunks;
-        if (k > board_slots) {
-            const std::uint64_t last_use = k - board_slots;
+        if (k > board_slots && b.all_read < k - board_slots) {
+            // The lowest mark: it lets the next few chunks skip this look at every rank.
             engine().wait_for([&] {
+                std::uint64_t lowest = k;
                 for (int r = 0; r < n; ++r)
-                    if (r != root && b.marks[r].read.load(std::memory_order_acquire) < last_use)
-                        return false;
-                return true;
+                    lowest = std::min(lowest, b.marks[r].read.load(std::memory_order_acquire));
+                b.all_read = lowest;
+                return lowest >= k - board_slots;
             });
         }
         Slot& slot = slot_of(b, k);
