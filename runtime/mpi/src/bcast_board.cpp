@@ -13,9 +13,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "spmd/detail/copy.hpp"
+#include "spmd/detail/wait.hpp"
 #include "spmd/shared_array.hpp"
 #include "state.hpp"
 
@@ -32,6 +35,7 @@ constexpr std::size_t slot_bytes = 64 << 10;
 struct alignas(64) Slot {
     std::atomic<std::uint64_t> seq;  // the chunk the slot holds
     std::uint64_t total;             // the bytes of that chunk's broadcast
+    std::uint64_t rest_by_scratch;   // the first chunk says: the rest goes by World's
     std::byte data[slot_bytes];
 };
 struct alignas(64) ReadMark {
@@ -72,8 +76,13 @@ Slot& slot_of(Board& b, std::uint64_t k) {
     return b.slots[k % board_slots];
 }
 
-void write_chunks(Board& b, const std::byte* data, std::size_t bytes, int root) {
+// Writes root's chunks; returns how many bytes it wrote, fewer than `bytes` when the rest
+// goes by World's broadcast: with more ranks than cores the others copy out only when
+// they get one, and a root 4 chunks ahead would wait for each of them in turn; World's
+// broadcast hands all the rest over at once behind one barrier.
+std::size_t write_chunks(Board& b, const std::byte* data, std::size_t bytes, int root) {
     const int n = world().size();
+    const bool rest_by_scratch = bytes > slot_bytes && n > detail::wait_policy().cores;
     std::size_t done = 0;
     do {
         const std::size_t piece = std::min(slot_bytes, bytes - done);
@@ -90,6 +99,7 @@ void write_chunks(Board& b, const std::byte* data, std::size_t bytes, int root) 
         }
         Slot& slot = slot_of(b, k);
         slot.total = bytes;
+        slot.rest_by_scratch = rest_by_scratch;
         if (piece) detail::copy_bytes(slot.data, data + done, piece);
         slot.seq.store(k, std::memory_order_release);
         // Every rank's mark passes every chunk, so that a later root waits for no one
@@ -98,25 +108,34 @@ void write_chunks(Board& b, const std::byte* data, std::size_t bytes, int root) 
         for (int r = 0; r < n; ++r)
             if (r != root) wake(r);
         done += piece;
-    } while (done < bytes);
+    } while (done < bytes && !rest_by_scratch);
+    return done;
 }
 
 // Reads root's chunks; they follow root's count of bytes even when it differs from ours
-// (nothing is copied then), so that the board's numbering stays the same on every rank.
+// (nothing is copied then), so that the board's numbering stays the same on every rank;
+// and so does the rest, if it goes by World's broadcast.
 void read_chunks(Board& b, std::byte* data, std::size_t bytes, int root) {
     const int me = world().rank();
     std::size_t done = 0, total = 0;
+    bool rest_by_scratch = false;
     do {
         const std::uint64_t k = ++b.chunks;
         Slot& slot = slot_of(b, k);
         engine().wait_for([&] { return slot.seq.load(std::memory_order_acquire) == k; });
         total = slot.total;
+        rest_by_scratch = slot.rest_by_scratch != 0;
         const std::size_t piece = std::min(slot_bytes, total - done);
         if (total == bytes && piece) detail::copy_bytes(data + done, slot.data, piece);
         b.marks[me].read.store(k, std::memory_order_release);
         wake(root);
         done += piece;
-    } while (done < total);
+    } while (done < total && !rest_by_scratch);
+    if (rest_by_scratch) {
+        std::vector<std::byte> unused(total == bytes ? 0 : total - done);
+        std::byte* rest = total == bytes ? data + done : unused.data();
+        world().broadcast(std::span<std::byte>(rest, total - done), root);
+    }
     if (total != bytes)
         fail(MPI_ERR_TRUNCATE, "the root broadcasts " + std::to_string(total) +
                                    " bytes but this rank expects " + std::to_string(bytes));
@@ -131,9 +150,11 @@ bool board_usable() {
 void board_bcast(void* data, std::size_t bytes, int root) {
     if (world().size() == 1) return;  // the value is where it should be
     Board& b = board();
-    if (world().rank() == root)
-        write_chunks(b, static_cast<const std::byte*>(data), bytes, root);
-    else
+    if (world().rank() == root) {
+        auto* from = static_cast<std::byte*>(data);
+        const std::size_t done = write_chunks(b, from, bytes, root);
+        if (done < bytes) world().broadcast(std::span<std::byte>(from + done, bytes - done), root);
+    } else
         read_chunks(b, static_cast<std::byte*>(data), bytes, root);
 }
 

@@ -3,7 +3,8 @@
 // needs no other rank to be running: it writes and goes on, and each other rank copies
 // the value out as soon as it looks, without a barrier or a message per rank. A large
 // value goes through in slot-sized chunks, the others copying one out while the root
-// writes the next.
+// writes the next; with more ranks than cores, all but its first chunk goes by World's
+// broadcast (scratch memory and one barrier), which needs fewer hand-overs.
 #pragma once
 #include <cstddef>
 
