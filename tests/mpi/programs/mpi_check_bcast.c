@@ -1,6 +1,7 @@
 /* MPI_Bcast on MPI_COMM_WORLD, which goes through the broadcast board (slots of 64 KiB
  * in shared memory, reused once every rank has read them): every size around the slot
- * and board boundaries up to 4 MiB from every root, a guard byte past each buffer;
+ * and board boundaries up to 4 MiB from every root (the largest from two), a guard
+ * byte past each buffer;
  * back-to-back broadcasts from changing roots with no barrier between them, so that
  * ranks run ahead onto slots the others still read; broadcasts interleaved with
  * point-to-point messages in flight; and a rank whose count differs from the root's,
@@ -35,10 +36,13 @@ int main(int argc, char** argv) {
     const int nsizes = (int)(sizeof sizes / sizeof sizes[0]);
     char* buf = malloc((size_t)(4L << 20) + 4);
 
-    /* Every size from every root; the byte past the count stays as it was. */
+    /* Every size from every root (the megabytes from the first and the last: enough to
+     * cross the board's rest-by-scratch path, without copying gigabytes at 9 ranks); the
+     * byte past the count stays as it was. */
     for (int k = 0; k < nsizes; ++k)
         for (int root = 0; root < size; ++root) {
             const long n = sizes[k];
+            if (n >= (1L << 20) && root != 0 && root != size - 1) continue;
             const int seed = root * 31 + k;
             if (rank == root)
                 fill(buf, n, seed);
@@ -53,7 +57,7 @@ int main(int argc, char** argv) {
 
     /* Back to back, roots and sizes changing, no barrier: slots are reused while slow
      * ranks may still be reading them. */
-    for (int i = 0; i < 200; ++i) {
+    for (int i = 0; i < 100; ++i) {
         const int root = (i * 7) % size;
         const long n = (i % 3 == 0) ? 8 : (i % 3 == 1) ? 3 * slot + 5 : 100;
         if (rank == root) fill(buf, n, i);
