@@ -24,7 +24,7 @@ root=()
 [[ $(id -u) == 0 ]] && root=(--allow-run-as-root)
 
 now() { date +%s.%N; }
-calc() { awk "BEGIN { print $1 }"; }  # calc EXPRESSION, in floating point
+calc() { awk "BEGIN { print ($1) }"; }  # calc EXPRESSION, in floating point
 # Runs a program of one build under its launcher: run shm|mpi BIND PROGRAM ARGS...
 run() {
   local kind=$1 bind=$2 program=$3
