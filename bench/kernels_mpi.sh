@@ -11,6 +11,7 @@
 # and per kernel and placement the range of the ratios (mpirun over mprun) at the end.
 set -euo pipefail
 rounds=${1:-5}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "kernels_mpi: ROUNDS must be a positive integer, not '$rounds'" >&2; exit 2; }
 shm=${SHM:-build}
 mpi=${MPI:-build-mpi}
 binds=${BIND:-core none}
