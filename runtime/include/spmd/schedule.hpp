@@ -24,8 +24,8 @@ namespace detail {
 // The counter a dynamic or guided loop takes its chunks from: a 64-bit word that the
 // transport keeps (shm: in the job segment; mpi: in a window on rank 0).
 struct ScheduleCounter {
-    void* where = nullptr;  // shm: the std::atomic word; mpi: the transport's window
-    std::size_t slot = 0;   // mpi: the word's index in the window
+    void* where = nullptr;  // shm, and mpi on one host: the std::atomic word; else the window
+    std::size_t slot = 0;   // mpi: the word's index in the window (on one host, a mark)
     std::uint64_t load() const;
     // As std::atomic::compare_exchange_weak: true if the word held `expected` and now holds
     // `desired`; else false (perhaps spuriously) and `expected` is what the word held.

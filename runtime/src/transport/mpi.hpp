@@ -22,7 +22,7 @@ struct Transport::Impl {
     Node node;
     bool finalize = false;                   // this transport initialised MPI, so it finalises it
     std::shared_ptr<JobSegment> job;         // this host's control segment, indexed by world rank
-    MPI_Win schedule_window = MPI_WIN_NULL;  // the loop counters, on rank 0
+    MPI_Win schedule_window = MPI_WIN_NULL;  // the loop counters across hosts, on rank 0
     std::vector<MPI_Win> shared_windows;     // freed together when the transport closes
     struct Stashed {                         // a message this rank sent itself
         int tag;
