@@ -42,6 +42,10 @@ std::string explain(int size) {
         }
     }
     text += "\nAfter the last round every rank has heard from every other: none leaves early.\n";
+    text +=
+        "(mprun runs this barrier while every rank has a core of its own. With more ranks\n"
+        "than cores it runs a gather-release barrier instead: each rank signals rank 0 and\n"
+        "waits for its release, so every rank needs a core once, not once per round.)\n";
     return text;
 }
 

@@ -1,7 +1,7 @@
 // The shm transport: a rank of a job segment that mprun (or spmd::launch) made on this
 // host, or a world of size 1 of its own. The barrier is the job segment's dissemination
-// barrier; messages go through the Messenger; collectives through the scratch halves
-// (shm_collectives.cpp).
+// barrier (a gather-release one with more ranks than cores); messages go through the Messenger;
+// collectives through the scratch halves (shm_collectives.cpp).
 #include "shm.hpp"
 
 #include <errno.h>
@@ -131,6 +131,10 @@ void Transport::Impl::barrier(WaitCall call) {
     const std::uint32_t epoch = ++barrier_epoch;
     const auto& abort = job->header().abort;
     trace::Span trace_barrier(trace::Kind::barrier, -1, -1, epoch);
+    if (size > job->header().cores) {
+        gather_release_barrier(call, epoch);
+        return;
+    }
     for (int round = 0, distance = 1; distance < size; ++round, distance <<= 1) {
         trace::Span trace_round(trace::Kind::barrier_round, (rank + distance) % size,
                                 (rank - distance + size) % size, epoch, round);
@@ -153,6 +157,45 @@ void Transport::Impl::barrier(WaitCall call) {
                 futex_wait(in.epoch, seen, timeout_ns);
             in.sleeping.store(0, std::memory_order_relaxed);
         });
+    }
+    if (job->aborted()) throw_aborted();
+}
+
+// With more ranks than cores: every rank but 0 signals its arrival in its own flag and
+// waits for rank 0's release; rank 0 waits for every arrival, then releases. Each rank
+// needs a core once, where the dissemination barrier needs every rank on a core in each
+// of its log2 N rounds; and rank 0 leaves first, on its core, so what it does next (a
+// broadcast's value) is ready when the others wake. The kind depends only on the job's
+// size and cores, so every rank of a job uses the same one and flags keep one meaning:
+// barrier_flag(r, 0) is rank r's arrival (r > 0), barrier_flag(0, 0) the release.
+void Transport::Impl::gather_release_barrier(WaitCall call, std::uint32_t epoch) {
+    const auto& abort = job->header().abort;
+    const auto wait_for_flag = [&](BarrierFlag& flag, int from) {
+        trace::Span trace_round(trace::Kind::barrier_round, 0, from, epoch, 0);
+        auto arrived = [&] {
+            if (std::int32_t(flag.epoch.load(std::memory_order_acquire) - epoch) >= 0) return true;
+            if (progress_hook) progress_hook();
+            return false;
+        };
+        wait_until({abort, call, from}, arrived, [&](long timeout_ns) {
+            flag.sleeping.fetch_add(1, std::memory_order_seq_cst);  // the release has many
+            const std::uint32_t seen = flag.epoch.load(std::memory_order_seq_cst);
+            if (std::int32_t(seen - epoch) < 0 && !job->aborted())
+                futex_wait(flag.epoch, seen, timeout_ns);
+            flag.sleeping.fetch_sub(1, std::memory_order_relaxed);
+        });
+    };
+    const auto signal = [&](BarrierFlag& flag) {
+        flag.epoch.store(epoch, std::memory_order_seq_cst);
+        if (flag.sleeping.load(std::memory_order_seq_cst))
+            futex_wake(flag.epoch, std::numeric_limits<int>::max());
+    };
+    if (rank == 0) {
+        for (int from = 1; from < size; ++from) wait_for_flag(job->barrier_flag(from, 0), from);
+        signal(job->barrier_flag(0, 0));
+    } else {
+        signal(job->barrier_flag(rank, 0));
+        wait_for_flag(job->barrier_flag(0, 0), 0);
     }
     if (job->aborted()) throw_aborted();
 }

@@ -26,6 +26,7 @@ struct Transport::Impl {
     }
     int next_scratch_half() { return int(collective_count++ & 1); }
     void barrier(WaitCall call);
+    void gather_release_barrier(WaitCall call, std::uint32_t epoch);
     void broadcast(void* data, std::size_t bytes, int root);
     void reduce(const void* in, void* out, std::size_t count, std::size_t elem, Combine combine,
                 const void* fn, int root);
