@@ -150,6 +150,7 @@ void Engine::answered(int dest, std::uint64_t id, bool pulled) {
     if (it == queue.end()) return;  // no such send waits: a peer's bug, not ours to crash on
     Request& r = **it;
     --answers_awaited_;
+    last_answer_ns_ = detail::monotonic_ns();
     if (pulled) {
         queue.erase(it);
         --pending_sends_;
