@@ -183,6 +183,7 @@ private:
         Arrival* arrival;  // to an arrival's own buffer
     };
     void advance_sends(int dest);
+    void help_split(int dest);
     void arrive();
     void advance_inflows(int source);
     void match(Request& r, Arrival& a);
