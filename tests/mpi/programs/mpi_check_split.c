@@ -47,12 +47,12 @@ int main(int argc, char** argv) {
 
     /* Round trips: sender -> receiver into a posted receive, then back. Buffers at offset
      * 0 and at odd offsets (the halves then start mid-page). */
-    const long sizes[] = {(256 << 10) - 1, 256 << 10,          (256 << 10) + 1,
-                          1 << 20,         (3L << 20) + 12345, 16L << 20};
+    const long sizes[] = {(64 << 10) - 1, 64 << 10,           (64 << 10) + 1, (256 << 10) + 7,
+                          1 << 20,        (3L << 20) + 12345, 16L << 20};
     const int offsets[][2] = {{0, 0}, {3, 5}, {16, 0}};
     int seed = 0;
     for (int o = 0; o < 3; ++o)
-        for (int k = 0; k < 6; ++k) {
+        for (int k = 0; k < 7; ++k) {
             char* out = out_base + offsets[o][0];
             char* in = in_base + offsets[o][1];
             const long n = sizes[k];
