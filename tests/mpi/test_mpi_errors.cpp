@@ -79,6 +79,16 @@ TEST_CASE("a rank killed while a peer waits in a large MPI_Send to it stops the 
     CHECK(r.err == "mprun: rank 1 killed by signal SIGKILL; stopping the other ranks\n");
 }
 
+TEST_CASE("a rank killed in the middle of split copies of 16 MiB stops the job") {
+    for (int victim : {0, 1}) {
+        INFO("rank " << victim << " killed");
+        auto r = errors(3, "dead-split " + std::to_string(victim));
+        CHECK(r.code == 137);
+        CHECK(r.err == "mprun: rank " + std::to_string(victim) +
+                           " killed by signal SIGKILL; stopping the other ranks\n");
+    }
+}
+
 TEST_CASE("returning from main without MPI_Finalize is reported") {
     auto r = errors(2, "no-finalize");
     CHECK(r.code != 0);

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "split.hpp"
 #include "spmd/detail/messenger.hpp"
 #include "spmd/detail/single_copy.hpp"
 #include "state.hpp"
@@ -84,6 +85,7 @@ void Engine::advance_sends(int dest) {
     using Way = Request::Way;
     auto& queue = outbox_[std::size_t(dest)];
     auto& streams = to_stream_[std::size_t(dest)];
+    if (answers_awaited_) help_split(dest);
     while (!streams.empty()) {
         Request& r = *streams.front();
         r.streamed = messenger_->try_stream_out(dest, r.data, r.bytes, r.streamed);
@@ -113,6 +115,18 @@ void Engine::advance_sends(int dest) {
         --pending_sends_;
         complete_send(r);
     }
+}
+
+// Writes the head of a pulled send whose receiver offers it (split.hpp), so that both
+// cores copy; the receiver then answers as for any pulled send.
+void Engine::help_split(int dest) {
+    std::uint64_t id = 0, head = 0;
+    if (!split_offered(world_.job(), world_.rank(), dest, id, head)) return;
+    for (const Request* r : outbox_[std::size_t(dest)])
+        if (r->way == Request::Way::pull && r->posted && r->pull_id == id) {
+            if (head <= r->bytes) write_split_head(world_.job(), world_.rank(), dest, id, r->data);
+            return;
+        }
 }
 
 bool Engine::post(int dest, Request& r) {
@@ -150,6 +164,7 @@ void Engine::answered(int dest, std::uint64_t id, bool pulled) {
     if (it == queue.end()) return;  // no such send waits: a peer's bug, not ours to crash on
     Request& r = **it;
     --answers_awaited_;
+    last_answer_ns_ = detail::monotonic_ns();
     if (pulled) {
         queue.erase(it);
         --pending_sends_;
@@ -164,11 +179,15 @@ void Engine::answered(int dest, std::uint64_t id, bool pulled) {
 }
 
 // The receiver's half of a pulled send: reads the payload straight from the sender's
-// memory (which stays valid until this answer arrives) and answers.
+// memory (which stays valid until this answer arrives), a large one split with the
+// sender if it comes to help, and answers.
 bool Engine::pull(int source, std::uint64_t address, std::uint64_t id, std::byte* target,
                   std::size_t bytes) {
+    const pid_t sender = world_.job().report(source).live_pid();
     const bool pulled =
-        detail::read_from(world_.job().report(source).live_pid(), address, target, bytes);
+        bytes >= split_pull_bytes
+            ? read_split(world_.job(), world_.rank(), source, sender, id, address, target, bytes)
+            : detail::read_from(sender, address, target, bytes);
     send_notice(source, runtime_tag(answer_field, pulled ? answer_pulled : answer_stream), id);
     return pulled;
 }

@@ -11,11 +11,14 @@
  *   dead-bcast      rank 1 is killed while the others broadcast 1 MiB from rank 0 (more
  *                   than the broadcast board holds, so root waits for rank 1 to read),
  *                   then 8 bytes from rank 1
+ *   dead-split R    ranks 0 and 1 trade 16 MiB messages (split copies, both ranks
+ *                   copying) until rank 2 kills rank R (0 or 1) in the middle of them
  *   no-finalize     returns from main without MPI_Finalize */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -108,6 +111,26 @@ int main(int argc, char** argv) {
         MPI_Bcast(big, 1 << 20, MPI_BYTE, 0, MPI_COMM_WORLD);
         MPI_Bcast(big, 8, MPI_BYTE, 1, MPI_COMM_WORLD);
         free(big);
+    } else if (strcmp(what, "dead-split") == 0) {
+        const int victim = argc > 2 ? atoi(argv[2]) : 1;
+        int pid = (int)getpid();
+        if (rank == victim) MPI_Send(&pid, 1, MPI_INT, 2, 9, MPI_COMM_WORLD);
+        if (rank == 2) {
+            MPI_Recv(&pid, 1, MPI_INT, victim, 9, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            const struct timespec pause = {0, 30000000}; /* 30 ms: the pair is copying by now, */
+            nanosleep(&pause, NULL);                     /* most of its time goes there */
+            kill((pid_t)pid, SIGKILL);
+        } else if (rank < 2) {
+            const int n = 16 << 20;
+            char* out = calloc(n, 1);
+            char* in = malloc(n);
+            for (;;) { /* until the job stops */
+                if (rank == 0) MPI_Send(out, n, MPI_BYTE, 1, 0, MPI_COMM_WORLD);
+                MPI_Recv(in, n, MPI_BYTE, 1 - rank, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+                if (rank == 1) MPI_Send(out, n, MPI_BYTE, 0, 0, MPI_COMM_WORLD);
+            }
+        }
+        MPI_Barrier(MPI_COMM_WORLD);
     } else if (strcmp(what, "no-finalize") == 0) {
         return 0;
     }

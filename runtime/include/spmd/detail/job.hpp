@@ -103,6 +103,17 @@ struct alignas(64) PostedRecv {
     WaitWord halves;
 };
 
+// The MPI engine's split copy of a pulled send (runtime/mpi/src/split.cpp): the inbox's
+// owner, reading a large payload from `sender`, offers it the head of the receive buffer
+// and reads the tail; the sender, if it is waiting in MPI, claims the head and writes it.
+// state = 8 * round + stage (split.cpp names the stages); the other fields are written by
+// the owner before it stores an offer's state and stay until the round ends.
+struct alignas(64) PullSplit {
+    std::atomic<std::uint64_t> state{0};
+    std::atomic<std::int32_t> sender{0};
+    std::atomic<std::uint64_t> id{0}, address{0}, head{0};
+};
+
 // A rank's inbox: a bounded multi-producer, single-consumer ring of envelopes. Senders
 // take tickets from `head`; the owner consumes in ticket order with a private counter.
 struct Inbox {
@@ -111,6 +122,7 @@ struct Inbox {
     WaitWord arrived;  // the owner sleeps here for mail
     WaitWord space;    // senders sleep here for a free cell
     PostedRecv posted;
+    PullSplit pull_split;
     MessageCell cell[cells];
 };
 
