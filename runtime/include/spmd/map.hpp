@@ -144,7 +144,21 @@ auto World::map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, i
         const bool only_reader = root >= 0 || size_ == 1;
         if (!(only_reader && wanted)) blocks.work(loop, root >= 0, body);
         if (wanted) {
-            blocks.read_in_order(out, body, results);
+            // A block only this rank reads goes straight into its vector; one the other
+            // readers want goes through the scratch, and is copied while still in cache.
+            auto own = [&](std::size_t b) {
+                const std::size_t begin = plan.begin(b), end = plan.end(b);
+                if (only_reader) {
+                    results.insert(results.end(), detail::Computed<F, R>(fn, begin),
+                                   detail::Computed<F, R>(fn, end));
+                    blocks.finish(b);
+                } else {
+                    body(begin, end);
+                    blocks.finish(b);
+                    results.insert(results.end(), out + begin, out + end);
+                }
+            };
+            blocks.read_in_order(out, body, own, results);
             control.half[half].freed.fetch_add(1, std::memory_order_release);
             control.progress.notify_all();
         }
