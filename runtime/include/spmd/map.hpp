@@ -51,12 +51,7 @@ inline std::byte* World::map_scratch(std::size_t bytes, int half) {
         map_.scratch = shared<std::byte>("map results", 2 * half_bytes);
         map_.mapped[0] = map_.mapped[1] = false;
     }
-    std::byte* at = map_.scratch.data() + std::size_t(half) * (map_.scratch.size() / 2);
-    if (!map_.mapped[half]) {  // map the half's pages in one call, not a fault a page
-        madvise(at, map_.scratch.size() / 2, MADV_POPULATE_WRITE);
-        map_.mapped[half] = true;
-    }
-    return at;
+    return map_.scratch.data() + std::size_t(half) * (map_.scratch.size() / 2);
 }
 
 // Collective (every rank asks for the same count): the words of half `half` of the block
@@ -130,6 +125,14 @@ auto World::map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, i
         const int half = int(number & 1);
         const detail::BlockPlan plan(n, size_, chunk);
         R* out = reinterpret_cast<R*>(map_scratch(n * sizeof(R), half));
+        // A rank that writes into the half maps its pages in one call the first time, not
+        // a fault a page. The only reader writes nothing there (its own blocks go to its
+        // vector): reading maps the pages the others wrote, many a fault (fault-around).
+        const bool only_reader = root >= 0 || size_ == 1;
+        if (!(only_reader && wanted) && !map_.mapped[half]) {
+            madvise(out, map_.scratch.size() / 2, MADV_POPULATE_WRITE);
+            map_.mapped[half] = true;
+        }
         std::uint64_t* words = map_block_words(plan.count, half);
         // The map before the last one used this half: its readers must be done with it.
         map_wait(control.half[half].freed, map_.freed_target[half]);
@@ -141,7 +144,6 @@ auto World::map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, i
         auto loop = schedule(plan.count, policy, plan.chunk);  // on every rank: loops count
         // The only reader reads from the front and takes no share of the schedule; the
         // other ranks then walk it from the back, away from the reader.
-        const bool only_reader = root >= 0 || size_ == 1;
         if (!(only_reader && wanted)) blocks.work(loop, root >= 0, body);
         if (wanted) {
             // A block only this rank reads goes straight into its vector; one the other
