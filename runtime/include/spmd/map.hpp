@@ -8,10 +8,10 @@
 // barrier, and work stealing between the ranks (detail/map_blocks.hpp), so a rank that
 // loses its core on a busy machine holds back nobody for long. A rank that wants the
 // results appends them to its vector block by block, in order, computing the blocks
-// nobody took just before it copies them (still in cache); with one root, the other ranks
-// take their blocks from the back, so the root meets them only at the end. Strings and
-// vectors (spmd::bytes) go through a variable-size path: each rank encodes its results,
-// publishes their sizes, and after a prefix sum writes them into one shared byte array.
+// nobody took first (a root straight into its vector, all-rank readers via the scratch);
+// with one root, the others take their blocks from the back, meeting it only at the end.
+// Strings and vectors (spmd::bytes) go through a variable-size path: each rank encodes its
+// results, publishes their sizes, and after a prefix sum writes them into one shared array.
 #pragma once
 #include <sys/mman.h>
 
