@@ -14,8 +14,11 @@
 //   bench=shared_map ranks=2 inserts=100000 seconds=X
 //   bench=shared_map_batch ranks=2 inserts=100000 seconds=X
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <spmd/pool.hpp>
 #include <spmd/shared_map.hpp>
@@ -26,8 +29,19 @@
 
 namespace {
 
-long arg(int argc, char** argv, const char* name, long fallback) {
-    return long(bench::number_option(argc, argv, name, double(fallback)));
+// The count given as `name value`, `fallback` without one, or 0 if value is not a positive
+// whole number (the caller then stops with a usage error).
+long count_option(int argc, char** argv, const char* name, long fallback) {
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], name) != 0) continue;
+        const char* value = i + 1 < argc ? argv[i + 1] : "";
+        char* end = nullptr;
+        errno = 0;
+        const long count = std::strtol(value, &end, 10);
+        const bool whole = end != value && *end == '\0' && errno == 0 && value[0] != '-';
+        return whole && count > 0 ? count : 0;
+    }
+    return fallback;
 }
 
 // Best of `repeat` runs of body(), timed from a barrier; the same figure on every rank.
@@ -51,10 +65,17 @@ double best_of(spmd::World& world, int repeat, Body&& body, double* first = null
 int main(int argc, char** argv) {
     spmd::World world(argc, argv);
     const int size = world.size(), rank = world.rank();
-    const auto calls = std::size_t(arg(argc, argv, "--calls", 1'000'000));
-    const long tasks = arg(argc, argv, "--tasks", 10'000);
-    const long inserts = arg(argc, argv, "--inserts", 100'000);
-    const int repeat = int(std::max(1L, arg(argc, argv, "--repeat", 5)));
+    const auto calls = std::size_t(count_option(argc, argv, "--calls", 1'000'000));
+    const long tasks = count_option(argc, argv, "--tasks", 10'000);
+    const long inserts = count_option(argc, argv, "--inserts", 100'000);
+    const int repeat = int(std::min(1000L, count_option(argc, argv, "--repeat", 5)));
+    if (calls == 0 || tasks == 0 || inserts == 0 || repeat == 0) {
+        if (rank == 0)
+            std::fprintf(stderr,
+                         "bench_pool: --calls, --tasks, --inserts and --repeat take positive "
+                         "whole numbers\n");
+        return 2;
+    }
 
     double map_first_seconds = 0;
     const double map_seconds = best_of(
