@@ -36,7 +36,7 @@ def main():
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--inserts", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
     with mp.Pool(2) as pool:

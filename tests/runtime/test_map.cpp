@@ -3,7 +3,8 @@
 // through the variable-size path; maps that follow each other with no barrier run fn once
 // per index; a rank stalled inside fn has the rest of its range taken by the others; the
 // shared segments it uses are gone afterwards; results of other sizes and alignments
-// share the scratch; a rank that comes late to finished maps takes nothing.
+// share the scratch; a rank that comes late to finished maps takes nothing; a root's
+// results are right whether it computes every block itself or copies every block.
 #include <unistd.h>
 
 #include <algorithm>
@@ -204,6 +205,51 @@ TEST_CASE("a rank that comes to maps the others have finished takes nothing") {
                 check(std::atomic_ref<std::uint32_t>(calls[map * large + i]).load() == 1,
                       "map " + std::to_string(map) + " index " + std::to_string(i) +
                           " ran other than once");
+    }));
+}
+
+TEST_CASE("a root map is right when the root computes every block and when it copies all") {
+    const int ranks = GENERATE(1, 2, 4, 9);
+    CAPTURE(ranks);
+    REQUIRE_NOTHROW(spmd::launch(ranks, [](spmd::World& world) {
+        constexpr std::size_t n = 50000;
+        const int root = world.size() - 1, others = world.size() - 1;
+        auto by = world.shared<std::int32_t>("computed by", n);
+        auto finished = world.shared<std::uint32_t>("ranks finished", 2);
+        auto fn = [&](std::size_t i) {
+            std::atomic_ref<std::int32_t>(by[i]).store(world.rank());
+            return Wide{double(i) / 8, std::int32_t(i), char(i % 100)};
+        };
+        auto expect = [](std::size_t i) {
+            return Wide{double(i) / 8, std::int32_t(i), char(i % 100)};
+        };
+        auto wait_for = [&](int which, std::uint32_t count) {
+            while (std::atomic_ref<std::uint32_t>(finished[which]).load() < count) usleep(200);
+        };
+        // Both halves of the scratch at this size first: a root map then needs nobody else.
+        for (int half = 0; half < 2; ++half) (void)world.map(n, expect);
+        // The others come only after the root has its results: it computed every block
+        // itself (straight into its vector), and they find nothing left to take.
+        if (world.rank() != root) wait_for(0, 1);
+        const auto alone = world.map(n, fn, spmd::Root{root});
+        if (world.rank() == root) {
+            check(alone == serial(n, expect), "results the root computed alone are wrong");
+            std::atomic_ref<std::uint32_t>(finished[0]).store(1);
+        }
+        world.barrier();
+        for (std::size_t i = 0; i < n; ++i)
+            check(by[i] == root, "a rank other than the root computed index " + std::to_string(i));
+        world.barrier();
+        // The root comes only after the others have finished the map: it copies every block.
+        if (world.rank() == root) wait_for(1, std::uint32_t(others));
+        const auto copied = world.map(n, fn, spmd::Root{root});
+        if (world.rank() == root) {
+            check(copied == serial(n, expect), "results the root copied are wrong");
+            for (std::size_t i = 0; i < n && others > 0; ++i)
+                check(by[i] != root, "the root computed index " + std::to_string(i));
+        } else {
+            std::atomic_ref<std::uint32_t>(finished[1]).fetch_add(1);
+        }
     }));
 }
 

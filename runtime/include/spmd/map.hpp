@@ -8,10 +8,10 @@
 // barrier, and work stealing between the ranks (detail/map_blocks.hpp), so a rank that
 // loses its core on a busy machine holds back nobody for long. A rank that wants the
 // results appends them to its vector block by block, in order, computing the blocks
-// nobody took just before it copies them (still in cache); with one root, the other ranks
-// take their blocks from the back, so the root meets them only at the end. Strings and
-// vectors (spmd::bytes) go through a variable-size path: each rank encodes its results,
-// publishes their sizes, and after a prefix sum writes them into one shared byte array.
+// nobody took first (a root straight into its vector, all-rank readers via the scratch);
+// with one root, the others take their blocks from the back, meeting it only at the end.
+// Strings and vectors (spmd::bytes) go through a variable-size path: each rank encodes its
+// results, publishes their sizes, and after a prefix sum writes them into one shared array.
 #pragma once
 #include <sys/mman.h>
 
@@ -51,12 +51,7 @@ inline std::byte* World::map_scratch(std::size_t bytes, int half) {
         map_.scratch = shared<std::byte>("map results", 2 * half_bytes);
         map_.mapped[0] = map_.mapped[1] = false;
     }
-    std::byte* at = map_.scratch.data() + std::size_t(half) * (map_.scratch.size() / 2);
-    if (!map_.mapped[half]) {  // map the half's pages in one call, not a fault a page
-        madvise(at, map_.scratch.size() / 2, MADV_POPULATE_WRITE);
-        map_.mapped[half] = true;
-    }
-    return at;
+    return map_.scratch.data() + std::size_t(half) * (map_.scratch.size() / 2);
 }
 
 // Collective (every rank asks for the same count): the words of half `half` of the block
@@ -130,6 +125,14 @@ auto World::map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, i
         const int half = int(number & 1);
         const detail::BlockPlan plan(n, size_, chunk);
         R* out = reinterpret_cast<R*>(map_scratch(n * sizeof(R), half));
+        // A rank that writes into the half maps its pages in one call the first time, not
+        // a fault a page. The only reader writes nothing there (its own blocks go to its
+        // vector): reading maps the pages the others wrote, many a fault (fault-around).
+        const bool only_reader = root >= 0 || size_ == 1;
+        if (!(only_reader && wanted) && !map_.mapped[half]) {
+            madvise(out, map_.scratch.size() / 2, MADV_POPULATE_WRITE);
+            map_.mapped[half] = true;
+        }
         std::uint64_t* words = map_block_words(plan.count, half);
         // The map before the last one used this half: its readers must be done with it.
         map_wait(control.half[half].freed, map_.freed_target[half]);
@@ -141,10 +144,23 @@ auto World::map_impl(std::size_t n, F& fn, Schedule policy, std::size_t chunk, i
         auto loop = schedule(plan.count, policy, plan.chunk);  // on every rank: loops count
         // The only reader reads from the front and takes no share of the schedule; the
         // other ranks then walk it from the back, away from the reader.
-        const bool only_reader = root >= 0 || size_ == 1;
         if (!(only_reader && wanted)) blocks.work(loop, root >= 0, body);
         if (wanted) {
-            blocks.read_in_order(out, body, results);
+            // A block only this rank reads goes straight into its vector; one the other
+            // readers want goes through the scratch, and is copied while still in cache.
+            auto own = [&](std::size_t b) {
+                const std::size_t begin = plan.begin(b), end = plan.end(b);
+                if (only_reader) {
+                    results.insert(results.end(), detail::Computed<F, R>(fn, begin),
+                                   detail::Computed<F, R>(fn, end));
+                    blocks.finish(b);
+                } else {
+                    body(begin, end);
+                    blocks.finish(b);
+                    results.insert(results.end(), out + begin, out + end);
+                }
+            };
+            blocks.read_in_order(out, body, own, results);
             control.half[half].freed.fetch_add(1, std::memory_order_release);
             control.progress.notify_all();
         }

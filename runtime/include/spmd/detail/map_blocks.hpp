@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <vector>
 
 #include "spmd/detail/wait.hpp"
@@ -38,6 +39,37 @@ struct MapState {
     std::uint64_t maps = 0;
     std::uint64_t freed_target[2] = {0, 0};
     bool mapped[2] = {false, false};  // this process has the half's pages mapped
+};
+
+// fn(i) for i = begin, begin + 1, ...: a forward range whose values are computed as
+// vector::insert constructs them, so the only reader of a map writes the results of its
+// own blocks straight into its vector (one pass, no scratch, no zero-fill).
+template <class F, class R>
+class Computed {
+public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = R;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = R;
+
+    Computed() = default;
+    Computed(F& fn, std::size_t i) : fn_(&fn), i_(i) {}
+    R operator*() const { return (*fn_)(i_); }
+    Computed& operator++() {
+        ++i_;
+        return *this;
+    }
+    Computed operator++(int) {
+        Computed before = *this;
+        ++i_;
+        return before;
+    }
+    bool operator==(const Computed& other) const { return i_ == other.i_; }
+
+private:
+    F* fn_ = nullptr;
+    std::size_t i_ = 0;
 };
 
 // How a map of n indices goes in blocks: the chunk asked for (at most 4096), or by default
@@ -137,18 +169,20 @@ public:
         });
     }
 
-    // Appends the results to `results` in order, block by block: a free block it takes and
-    // computes first, while its results are still in this core's cache; a block another
-    // rank took, it waits for. Appending to reserved capacity copies with no zero-fill.
-    template <class R, class Body>
-    void read_in_order(const R* out, Body& body, std::vector<R>& results) {
+    // Appends the results to `results` in order, block by block: a free block it takes it
+    // hands to own(b), which computes it, finishes it and appends its results; a block
+    // another rank took, it waits for and copies. Appending to reserved capacity copies
+    // with no zero-fill.
+    template <class R, class Body, class Own>
+    void read_in_order(const R* out, Body& body, Own&& own, std::vector<R>& results) {
         results.reserve(plan_.n);
         for (std::size_t b = 0; b < plan_.count; ++b) {
-            if (claim(b))
-                run(b, body);
-            else
+            if (claim(b)) {
+                own(b);
+            } else {
                 await(b, body);
-            results.insert(results.end(), out + plan_.begin(b), out + plan_.end(b));
+                results.insert(results.end(), out + plan_.begin(b), out + plan_.end(b));
+            }
         }
     }
 
