@@ -170,8 +170,12 @@ void Transport::Impl::barrier(WaitCall call) {
 // barrier_flag(r, 0) is rank r's arrival (r > 0), barrier_flag(0, 0) the release.
 void Transport::Impl::gather_release_barrier(WaitCall call, std::uint32_t epoch) {
     const auto& abort = job->header().abort;
+    // Traced as one round per rank r > 0, numbered r: r signals rank 0 and waits for it;
+    // rank 0 waits for r's arrival and (once all are in) signals r's release.
     const auto wait_for_flag = [&](BarrierFlag& flag, int from) {
-        trace::Span trace_round(trace::Kind::barrier_round, 0, from, epoch, 0);
+        const int peer = rank == 0 ? from : 0;
+        trace::Span trace_round(trace::Kind::barrier_round, peer, peer, epoch,
+                                rank == 0 ? from : rank);
         auto arrived = [&] {
             if (std::int32_t(flag.epoch.load(std::memory_order_acquire) - epoch) >= 0) return true;
             if (progress_hook) progress_hook();
