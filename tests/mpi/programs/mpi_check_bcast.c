@@ -10,18 +10,7 @@
 #include <string.h>
 
 #include "check.h"
-
-static char pattern(long i, int seed) {
-    return (char)((i * 131 + seed * 17 + (i >> 12)) & 0xff);
-}
-static long first_wrong(const char* buf, long n, int seed) {
-    for (long i = 0; i < n; ++i)
-        if (buf[i] != pattern(i, seed)) return i;
-    return -1;
-}
-static void fill(char* buf, long n, int seed) {
-    for (long i = 0; i < n; ++i) buf[i] = pattern(i, seed);
-}
+#include "payload.h"
 
 int main(int argc, char** argv) {
     MPI_Init(&argc, &argv);

@@ -9,21 +9,9 @@
 #include <string.h>
 
 #include "check.h"
+#include "payload.h"
 
 enum { window = 64, tags = 4 };
-
-/* Byte i of a payload of seed s; a check names the first wrong byte. */
-static char pattern(long i, int seed) {
-    return (char)((i * 131 + seed * 17 + (i >> 12)) & 0xff);
-}
-static void fill(char* buf, long n, int seed) {
-    for (long i = 0; i < n; ++i) buf[i] = pattern(i, seed);
-}
-static long first_wrong(const char* buf, long n, int seed) {
-    for (long i = 0; i < n; ++i)
-        if (buf[i] != pattern(i, seed)) return i;
-    return -1;
-}
 
 /* The window test's message k from a sender: its size (small, through the ring, pulled),
  * its tag, and its seed. */

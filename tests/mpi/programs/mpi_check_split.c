@@ -8,20 +8,9 @@
 #include <string.h>
 
 #include "check.h"
+#include "payload.h"
 
 enum { window = 64 };
-
-static char pattern(long i, int seed) {
-    return (char)((i * 131 + seed * 17 + (i >> 12)) & 0xff);
-}
-static void fill(char* buf, long n, int seed) {
-    for (long i = 0; i < n; ++i) buf[i] = pattern(i, seed);
-}
-static long first_wrong(const char* buf, long n, int seed) {
-    for (long i = 0; i < n; ++i)
-        if (buf[i] != pattern(i, seed)) return i;
-    return -1;
-}
 
 /* Keeps the CPU busy for about `seconds` without calling MPI. */
 static double compute(double seconds) {
