@@ -123,40 +123,45 @@ void Transport::barrier(WaitCall call) {
     impl_->barrier(call);
 }
 
+// A barrier flag holds the epoch of its last signal, so flags only grow and never need a
+// reset; `sleeping` counts the waiters asleep on it (a release flag has many).
+void Transport::Impl::signal_flag(BarrierFlag& flag, std::uint32_t epoch) {
+    flag.epoch.store(epoch, std::memory_order_seq_cst);
+    if (flag.sleeping.load(std::memory_order_seq_cst))
+        futex_wake(flag.epoch, std::numeric_limits<int>::max());
+}
+
+void Transport::Impl::wait_flag(BarrierFlag& flag, std::uint32_t epoch, WaitCall call, int from) {
+    // Wrap-safe "flag.epoch >= epoch": a fast peer may already signal the next epoch.
+    auto arrived = [&] {
+        if (std::int32_t(flag.epoch.load(std::memory_order_acquire) - epoch) >= 0) return true;
+        if (progress_hook) progress_hook();  // only while waiting: not in the way of a flag
+        return false;
+    };
+    wait_until({job->header().abort, call, from}, arrived, [&](long timeout_ns) {
+        flag.sleeping.fetch_add(1, std::memory_order_seq_cst);
+        const std::uint32_t seen = flag.epoch.load(std::memory_order_seq_cst);
+        if (std::int32_t(seen - epoch) < 0 && !job->aborted())
+            futex_wait(flag.epoch, seen, timeout_ns);
+        flag.sleeping.fetch_sub(1, std::memory_order_relaxed);
+    });
+}
+
 // Dissemination barrier (Hensgen, Finkel and Manber 1988): in round k, rank r signals
 // rank (r + 2^k) mod N and waits for rank (r - 2^k) mod N; after ceil(log2 N) rounds
-// every rank has heard, directly or not, from every other. Each flag has one writer and
-// holds the epoch of its last signal, so flags only grow and never need a reset.
+// every rank has heard, directly or not, from every other. Each flag has one writer.
 void Transport::Impl::barrier(WaitCall call) {
     const std::uint32_t epoch = ++barrier_epoch;
-    const auto& abort = job->header().abort;
     trace::Span trace_barrier(trace::Kind::barrier, -1, -1, epoch);
     if (size > job->header().cores) {
         gather_release_barrier(call, epoch);
         return;
     }
     for (int round = 0, distance = 1; distance < size; ++round, distance <<= 1) {
-        trace::Span trace_round(trace::Kind::barrier_round, (rank + distance) % size,
-                                (rank - distance + size) % size, epoch, round);
-        BarrierFlag& out = job->barrier_flag((rank + distance) % size, round);
-        out.epoch.store(epoch, std::memory_order_seq_cst);
-        if (out.sleeping.load(std::memory_order_seq_cst)) futex_wake(out.epoch, 1);
-
-        BarrierFlag& in = job->barrier_flag(rank, round);
-        // Wrap-safe "in.epoch >= epoch": a fast peer may already signal the next epoch.
-        auto arrived = [&] {
-            if (std::int32_t(in.epoch.load(std::memory_order_acquire) - epoch) >= 0) return true;
-            if (progress_hook) progress_hook();  // only while waiting: not in the way of a flag
-            return false;
-        };
-        const int from = (rank - distance + size) % size;
-        wait_until({abort, call, from}, arrived, [&](long timeout_ns) {
-            in.sleeping.store(1, std::memory_order_seq_cst);
-            const std::uint32_t seen = in.epoch.load(std::memory_order_seq_cst);
-            if (std::int32_t(seen - epoch) < 0 && !job->aborted())
-                futex_wait(in.epoch, seen, timeout_ns);
-            in.sleeping.store(0, std::memory_order_relaxed);
-        });
+        const int to = (rank + distance) % size, from = (rank - distance + size) % size;
+        trace::Span trace_round(trace::Kind::barrier_round, to, from, epoch, round);
+        signal_flag(job->barrier_flag(to, round), epoch);
+        wait_flag(job->barrier_flag(rank, round), epoch, call, from);
     }
     if (job->aborted()) throw_aborted();
 }
@@ -168,38 +173,19 @@ void Transport::Impl::barrier(WaitCall call) {
 // broadcast's value) is ready when the others wake. The kind depends only on the job's
 // size and cores, so every rank of a job uses the same one and flags keep one meaning:
 // barrier_flag(r, 0) is rank r's arrival (r > 0), barrier_flag(0, 0) the release.
+// Traced as one round per rank r > 0, numbered r: r signals rank 0 and waits for it;
+// rank 0 waits for r's arrival and (once all are in) signals r's release.
 void Transport::Impl::gather_release_barrier(WaitCall call, std::uint32_t epoch) {
-    const auto& abort = job->header().abort;
-    // Traced as one round per rank r > 0, numbered r: r signals rank 0 and waits for it;
-    // rank 0 waits for r's arrival and (once all are in) signals r's release.
-    const auto wait_for_flag = [&](BarrierFlag& flag, int from) {
-        const int peer = rank == 0 ? from : 0;
-        trace::Span trace_round(trace::Kind::barrier_round, peer, peer, epoch,
-                                rank == 0 ? from : rank);
-        auto arrived = [&] {
-            if (std::int32_t(flag.epoch.load(std::memory_order_acquire) - epoch) >= 0) return true;
-            if (progress_hook) progress_hook();
-            return false;
-        };
-        wait_until({abort, call, from}, arrived, [&](long timeout_ns) {
-            flag.sleeping.fetch_add(1, std::memory_order_seq_cst);  // the release has many
-            const std::uint32_t seen = flag.epoch.load(std::memory_order_seq_cst);
-            if (std::int32_t(seen - epoch) < 0 && !job->aborted())
-                futex_wait(flag.epoch, seen, timeout_ns);
-            flag.sleeping.fetch_sub(1, std::memory_order_relaxed);
-        });
-    };
-    const auto signal = [&](BarrierFlag& flag) {
-        flag.epoch.store(epoch, std::memory_order_seq_cst);
-        if (flag.sleeping.load(std::memory_order_seq_cst))
-            futex_wake(flag.epoch, std::numeric_limits<int>::max());
-    };
     if (rank == 0) {
-        for (int from = 1; from < size; ++from) wait_for_flag(job->barrier_flag(from, 0), from);
-        signal(job->barrier_flag(0, 0));
+        for (int from = 1; from < size; ++from) {
+            trace::Span trace_round(trace::Kind::barrier_round, from, from, epoch, from);
+            wait_flag(job->barrier_flag(from, 0), epoch, call, from);
+        }
+        signal_flag(job->barrier_flag(0, 0), epoch);
     } else {
-        signal(job->barrier_flag(rank, 0));
-        wait_for_flag(job->barrier_flag(0, 0), 0);
+        trace::Span trace_round(trace::Kind::barrier_round, 0, 0, epoch, rank);
+        signal_flag(job->barrier_flag(rank, 0), epoch);
+        wait_flag(job->barrier_flag(0, 0), epoch, call, 0);
     }
     if (job->aborted()) throw_aborted();
 }

@@ -27,6 +27,8 @@ struct Transport::Impl {
     int next_scratch_half() { return int(collective_count++ & 1); }
     void barrier(WaitCall call);
     void gather_release_barrier(WaitCall call, std::uint32_t epoch);
+    void signal_flag(BarrierFlag& flag, std::uint32_t epoch);
+    void wait_flag(BarrierFlag& flag, std::uint32_t epoch, WaitCall call, int from);
     void broadcast(void* data, std::size_t bytes, int root);
     void reduce(const void* in, void* out, std::size_t count, std::size_t elem, Combine combine,
                 const void* fn, int root);

@@ -21,7 +21,7 @@ constexpr int schedule_slots = 8;  // loops that may be open at once
 // single signaller writes (local spinning: Mellor-Crummey and Scott 1991).
 struct alignas(64) BarrierFlag {
     std::atomic<std::uint32_t> epoch{0};     // the last barrier epoch signalled here
-    std::atomic<std::uint32_t> sleeping{0};  // the owner sleeps on `epoch` (futex)
+    std::atomic<std::uint32_t> sleeping{0};  // waiters asleep on `epoch` (futex)
 };
 
 // `reported`: the rank said why itself (World::fail); the message is the user's line, as is.
