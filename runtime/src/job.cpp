@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <new>
 
 #include "spmd/detail/futex.hpp"
@@ -12,9 +13,9 @@ namespace spmd::detail {
 
 namespace {
 constexpr std::uint64_t job_magic = 0x73706d646a6f6231ULL;  // "spmdjob1"
-// 9: Inbox::pull_split; 6: MessageCell payload in the envelope's line; 5: Inbox::posted;
-// 4: RankReport::exit_code, exit_status, wait
-constexpr std::uint32_t job_version = 9;
+// 10: value flags after the barrier flags; 9: Inbox::pull_split; 6: MessageCell payload
+// in the envelope's line; 5: Inbox::posted; 4: RankReport::exit_code, exit_status, wait
+constexpr std::uint32_t job_version = 10;
 
 std::size_t round_up(std::size_t n, std::size_t to) {
     return (n + to - 1) / to * to;
@@ -25,11 +26,13 @@ std::size_t reports_offset() {
 std::size_t flags_offset(int size) {
     return reports_offset() + sizeof(RankReport) * size;
 }
+std::size_t value_flags_offset(int size) {
+    return flags_offset(size) +
+           sizeof(BarrierFlag) * size * std::max(1, JobSegment::barrier_rounds(size));
+}
 // The pair rings' names: a flag per sender (it made a ring), then a key per pair.
 std::size_t ring_flags_offset(int size) {
-    return round_up(flags_offset(size) +
-                        sizeof(BarrierFlag) * size * std::max(1, JobSegment::barrier_rounds(size)),
-                    64);
+    return round_up(value_flags_offset(size) + sizeof(BarrierFlag) * 2 * size, 64);
 }
 std::size_t ring_keys_offset(int size) {
     return round_up(ring_flags_offset(size) + sizeof(std::atomic<std::uint32_t>) * size, 64);
@@ -117,14 +120,23 @@ BarrierFlag& JobSegment::barrier_flag(int rank, int round) const {
     return reinterpret_cast<BarrierFlag*>(base)[rank * barrier_rounds(size()) + round];
 }
 
+BarrierFlag& JobSegment::value_flag(int rank, int parity) const {
+    auto* base = static_cast<char*>(mapping_->address()) + value_flags_offset(size());
+    return reinterpret_cast<BarrierFlag*>(base)[2 * rank + parity];
+}
+
 void JobSegment::set_abort() {
     header().abort.store(1, std::memory_order_seq_cst);
+    auto wake = [](BarrierFlag& flag) {
+        if (flag.sleeping.load(std::memory_order_seq_cst))
+            futex_wake(flag.epoch, std::numeric_limits<int>::max());
+    };
     const int rounds = barrier_rounds(size());
-    for (int r = 0; r < size(); ++r)
-        for (int k = 0; k < rounds; ++k) {
-            BarrierFlag& flag = barrier_flag(r, k);
-            if (flag.sleeping.load(std::memory_order_seq_cst)) futex_wake(flag.epoch, 1);
-        }
+    for (int r = 0; r < size(); ++r) {
+        for (int k = 0; k < rounds; ++k) wake(barrier_flag(r, k));
+        wake(value_flag(r, 0));
+        wake(value_flag(r, 1));
+    }
 }
 
 void JobSegment::record_failure(int rank, FailureKind kind, const std::string& message,

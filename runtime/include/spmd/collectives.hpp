@@ -3,8 +3,10 @@
 // them in the same order with the same counts. They move data through scratch memory in
 // the job's segment: a rank writes its part, a barrier, then ranks read what they need.
 // all_reduce of long arrays is a reduce-scatter then an all-gather, so each rank reduces
-// 1/N of the elements. The combining order is always rank 0, 1, ..., N-1, so every rank
-// gets bitwise the same result. User functions must be associative.
+// 1/N of the elements; of up to 56 bytes, it goes through the ranks' barrier-flag lines
+// with no barrier (docs/design.md, "The barrier"). The combining order is always rank
+// 0, 1, ..., N-1, so every rank gets bitwise the same result. User functions must be
+// associative.
 #pragma once
 #include <cstddef>
 #include <functional>

@@ -16,6 +16,7 @@ struct Transport::Impl {
     int size = 1;
     bool under_launcher = false;  // mprun or spmd::launch reports this rank's failures
     std::uint32_t barrier_epoch = 0;
+    std::uint32_t value_epoch = 0;  // calls of value_all_reduce
     std::uint64_t collective_count = 0;
     std::unique_ptr<Messenger> messenger_;
     std::function<void()> progress_hook;
@@ -32,6 +33,9 @@ struct Transport::Impl {
     void broadcast(void* data, std::size_t bytes, int root);
     void reduce(const void* in, void* out, std::size_t count, std::size_t elem, Combine combine,
                 const void* fn, int root);
+    // all_reduce through the value flags; false (nothing done) if the value is too large.
+    bool value_all_reduce(const std::byte* in, std::byte* out, std::size_t count, std::size_t elem,
+                          Combine combine, const void* fn);
     void reduce_by_messages(const std::byte* in, std::byte* out, std::size_t count,
                             std::size_t elem, Combine combine, const void* fn, int root);
     void gather(const void* in, void* out, std::size_t bytes, int root);

@@ -64,6 +64,7 @@ void Transport::Impl::reduce(const void* in, void* out, std::size_t count, std::
             std::memmove(result, source, n);  // overlapping spans
         return;
     }
+    if (everyone && value_all_reduce(source, result, count, elem, combine, fn)) return;
     if (elem > job->scratch_bytes()) {
         reduce_by_messages(source, result, count, elem, combine, fn, root);
         return;

@@ -18,11 +18,15 @@ constexpr int max_ranks = 1024;
 constexpr int schedule_slots = 8;  // loops that may be open at once
 
 // One barrier flag, alone on its cache line so that a waiter spins on a line only its
-// single signaller writes (local spinning: Mellor-Crummey and Scott 1991).
+// single signaller writes (local spinning: Mellor-Crummey and Scott 1991). A value flag
+// (JobSegment::value_flag) carries a small value in the same line, so a reader gets the
+// value with the epoch that publishes it in one cache-line hand-off.
 struct alignas(64) BarrierFlag {
     std::atomic<std::uint32_t> epoch{0};     // the last barrier epoch signalled here
     std::atomic<std::uint32_t> sleeping{0};  // waiters asleep on `epoch` (futex)
+    std::byte value[56];                     // a value flag's value (barrier flags: unused)
 };
+static_assert(sizeof(BarrierFlag) == 64, "a flag is one cache line");
 
 // `reported`: the rank said why itself (World::fail); the message is the user's line, as is.
 // `peer_exited`: the rank waited for ranks that had exited (its message says so in full).
@@ -170,6 +174,9 @@ public:
     static std::size_t scratch_bytes_for(int size);
     BarrierFlag& barrier_flag(int rank, int round) const;
     static int barrier_rounds(int size);  // ceil(log2 size)
+    // Rank's value flags: collectives of small values alternate between the two, as the
+    // scratch halves do (shm_value_reduce.cpp).
+    BarrierFlag& value_flag(int rank, int parity) const;
 
     bool aborted() const { return header().abort.load(std::memory_order_relaxed) != 0; }
     // Marks the job as failing and wakes every rank asleep in a wait.
