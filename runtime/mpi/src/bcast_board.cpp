@@ -8,7 +8,7 @@
 // small broadcast's root returns at once. Waits go through the engine's wait (progress
 // on every poll, asleep on the rank's mail futex when long), so each side wakes the
 // ranks that may sleep on its write.
-// A large broadcast with no more ranks than cores goes by single copy instead: chunk k
+// A large broadcast (smaller with no more ranks than cores) goes by single copy: chunk k
 // carries no data but the address of root's buffer, each other rank reads it from there
 // (process_vm_readv) while root writes the head of its buffer (the split copy), and root
 // returns once every rank marked k. A rank that cannot read gets the value by a
@@ -41,6 +41,10 @@ constexpr std::size_t slot_bytes = 64 << 10;
 // one copy of each byte instead of two. Measured at 2 ranks: even with the board at
 // 16 KiB, faster from 24 KiB (README, "Running MPI programs").
 constexpr std::size_t single_copy_bcast_bytes = 24 << 10;
+// With more ranks than cores the readers take turns on the cores while root waits for
+// all of them; that still beats the board's two copies from here on (measured at 4 and
+// 8 ranks on 2 cores: slower at 64 KiB, as fast or faster from 256 KiB to 4 MiB).
+constexpr std::size_t single_copy_bcast_crowded_bytes = 512 << 10;
 
 // A small value shares the cache line of the number the others poll.
 struct alignas(64) Slot {
@@ -276,7 +280,8 @@ void board_bcast(void* data, std::size_t bytes, int root, const Members& everyon
     if (world().rank() == root) {
         auto* from = static_cast<std::byte*>(data);
         // Root alone decides; the others follow what chunk k says.
-        if (bytes >= single_copy_bcast_bytes && n <= detail::wait_policy().cores &&
+        const bool crowded = n > detail::wait_policy().cores;
+        if (bytes >= (crowded ? single_copy_bcast_crowded_bytes : single_copy_bcast_bytes) &&
             !b.readers_refused)
             return write_single_copy(b, from, bytes, root, everyone);
         const std::size_t done = write_chunks(b, from, bytes, root);
