@@ -1,8 +1,9 @@
 /* MPI_Bcast on MPI_COMM_WORLD, which goes through the broadcast board (slots of 64 KiB
  * in shared memory, reused once every rank has read them), or from 24 KiB on with no
- * more ranks than cores by single copy from root's buffer (split with root): every size
- * around the slot, board and single-copy boundaries up to 4 MiB from every root (the
- * largest from two), a guard byte past each buffer; buffers at odd offsets;
+ * more ranks than cores (512 KiB with more) by single copy from root's buffer (split
+ * with root): every size around the slot, board and single-copy boundaries up to 4 MiB
+ * from every root (the largest from two), a guard byte past each buffer; buffers at odd
+ * offsets;
  * back-to-back broadcasts from changing roots with no barrier between them, so that
  * ranks run ahead onto slots the others still read; broadcasts interleaved with
  * point-to-point messages in flight; and a rank whose count differs from the root's,
