@@ -292,7 +292,7 @@ int MPI_Bcast(void* buffer, int count, MPI_Datatype type, int root, MPI_Comm c) 
         // On the world, the board: the root writes and goes on, the others copy out (a
         // large value in chunks, pipelined), with no barrier and no message per rank.
         if (on->is_world && board_usable())
-            board_bcast(data, t.bytes(), root);
+            board_bcast(data, t.bytes(), root, members_of(*on));
         else
             coll_bcast(members_of(*on), data, t.bytes(), root);
         if (on->rank != root) landed(t, buffer, copy);

@@ -11,6 +11,9 @@
  *   dead-bcast      rank 1 is killed while the others broadcast 1 MiB from rank 0 (more
  *                   than the broadcast board holds, so root waits for rank 1 to read),
  *                   then 8 bytes from rank 1
+ *   dead-bcast-pair R  of 2 ranks, rank R (0: the root, 1: the reader) is killed
+ *                   before the fourth of a run of 16 MiB broadcasts from rank 0 (by
+ *                   single copy: the other waits for it in that broadcast)
  *   dead-split R    ranks 0 and 1 trade 16 MiB messages (split copies, both ranks
  *                   copying) until rank 2 kills rank R (0 or 1) in the middle of them
  *   no-finalize     returns from main without MPI_Finalize */
@@ -111,6 +114,14 @@ int main(int argc, char** argv) {
         MPI_Bcast(big, 1 << 20, MPI_BYTE, 0, MPI_COMM_WORLD);
         MPI_Bcast(big, 8, MPI_BYTE, 1, MPI_COMM_WORLD);
         free(big);
+    } else if (strcmp(what, "dead-bcast-pair") == 0) {
+        const int victim = argc > 2 ? atoi(argv[2]) : 1;
+        const int n = 16 << 20;
+        char* big = calloc(n, 1);
+        for (int i = 0;; ++i) { /* until the job stops */
+            if (i == 3 && rank == victim) kill(getpid(), SIGKILL);
+            MPI_Bcast(big, n, MPI_BYTE, 0, MPI_COMM_WORLD);
+        }
     } else if (strcmp(what, "dead-split") == 0) {
         const int victim = argc > 2 ? atoi(argv[2]) : 1;
         int pid = (int)getpid();
