@@ -9,8 +9,10 @@
 // allreduce, with the peers' memory standing in for the messages).
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shm.hpp"
@@ -28,10 +30,9 @@ namespace {
 struct CallRecord {
     std::uint64_t in = 0, out = 0;
     std::uint64_t count = 0;
-    std::uint32_t usable = 0;    // this rank can take the single copy for this call
-    std::uint32_t in_place = 0;  // in == out
-    std::uint32_t probed = 0;    // the first call's probe: it could read every peer
-    std::uint32_t failed = 0;    // a copy failed midway (written before the last barrier)
+    std::uint32_t usable = 0;  // this rank can take the single copy for this call
+    std::uint32_t probed = 0;  // the first call's probe: it could read every peer
+    std::uint32_t failed = 0;  // a copy failed midway (written before the last barrier)
 };
 static_assert(sizeof(CallRecord) <= 16 << 10, "a record fits the smallest scratch slot");
 
@@ -42,6 +43,17 @@ constexpr std::size_t chunk_bytes = 128 << 10;
 // From this many bytes on a reduction takes the single copy (below it the system calls and
 // the extra barrier of small pieces cost more than the copies they save).
 constexpr std::size_t single_copy_reduce_bytes = 256 << 10;
+
+// SPMD_REDUCE_SINGLE_COPY=1 takes the single copy whatever the cores (tests use it on
+// small machines), 0 never; a rank's choice is published, so ranks that differ agree on
+// the scratch path.
+enum class Choice { automatic, always, never };
+Choice chosen() {
+    const char* value = std::getenv("SPMD_REDUCE_SINGLE_COPY");
+    if (!value) return Choice::automatic;
+    const std::string_view v(value);
+    return v == "1" ? Choice::always : v == "0" ? Choice::never : Choice::automatic;
+}
 
 bool same_or_apart(const void* a, const void* b, std::size_t bytes) {
     const auto x = reinterpret_cast<std::uintptr_t>(a), y = reinterpret_cast<std::uintptr_t>(b);
@@ -56,10 +68,8 @@ bool Transport::Impl::reduce_by_single_copy(const std::byte* in, std::byte* out,
     const auto call = everyone ? WaitCall::all_reduce : WaitCall::reduce;
     const bool receives = everyone || rank == root;
     const std::size_t bytes = count * elem;
-    // Decided on what every rank knows alike, so that all take the same path. With more
-    // ranks than cores the scratch path stays faster (README, "Running MPI programs").
-    if (bytes < single_copy_reduce_bytes || size > job->header().cores || single_copy_state < 0)
-        return false;
+    // Decided on what every rank knows alike, so that all take the same path.
+    if (bytes < single_copy_reduce_bytes || single_copy_state < 0) return false;
     if (single_copy_state == 0) allow_single_copy_from_siblings();  // before peers probe us
 
     const int half = next_scratch_half();
@@ -71,17 +81,21 @@ bool Transport::Impl::reduce_by_single_copy(const std::byte* in, std::byte* out,
     mine.in = reinterpret_cast<std::uintptr_t>(in);
     mine.out = reinterpret_cast<std::uintptr_t>(out);
     mine.count = count;
-    mine.in_place = receives && in == out;
     // A rank writes its finished sub-range into the others' outputs while they read their
     // own inputs: partly overlapping buffers would mix the two (the scratch path copes).
-    mine.usable = single_copy_state >= 0 && single_copy_available() &&
+    // With more ranks than cores the scratch path stays faster (README, "Running MPI
+    // programs"), unless SPMD_REDUCE_SINGLE_COPY says otherwise.
+    const Choice choice = chosen();
+    mine.usable = choice != Choice::never && single_copy_available() &&
+                  (choice == Choice::always || size <= job->header().cores) &&
                   (!receives || same_or_apart(in, out, bytes));
     barrier(call);
     for (int r = 0; r < size; ++r) {
-        if (record(r).count != count)
-            throw Error(std::string(call_name(call)) + " of " + std::to_string(count) +
-                        " elements on rank " + std::to_string(rank) + " does not match rank " +
-                        std::to_string(r) + "'s " + std::to_string(record(r).count) +
+        // The same words on every rank, whichever the launcher reports.
+        if (record(r).count != record(0).count)
+            throw Error(std::string(call_name(call)) + ": rank 0 passes " +
+                        std::to_string(record(0).count) + " elements, rank " + std::to_string(r) +
+                        " " + std::to_string(record(r).count) +
                         ": every rank must pass the same count");
         if (!record(r).usable) return false;
     }
