@@ -123,12 +123,16 @@ bool Transport::Impl::reduce_by_single_copy(const std::byte* in, std::byte* out,
     // Kept from call to call: fresh pages would cost a fault each, every call.
     const std::size_t length_max = std::min(hi - lo, per_chunk) * elem;
     if (single_copy_chunks.size() < 2 * length_max) single_copy_chunks.resize(2 * length_max);
-    std::byte* const acc = single_copy_chunks.data();
-    std::byte* const theirs = acc + length_max;
+    std::byte* const spare = single_copy_chunks.data();
+    std::byte* const theirs = spare + length_max;
+    // The accumulator is the output itself where it may be (one pass less), but not in
+    // place on a rank past 0: rank 0's chunk would overwrite this rank's input unread.
+    const bool into_output = receives && (rank == 0 || in != out);
     bool ok = true;
     for (std::size_t at = lo; at < hi && ok; at += per_chunk) {
         const std::size_t n = std::min(per_chunk, hi - at);
         const std::size_t offset = at * elem, length = n * elem;
+        std::byte* const acc = into_output ? out + offset : spare;
         for (int r = 0; r < size && ok; ++r) {
             std::byte* into = r == 0 ? acc : theirs;
             const std::byte* from = into;
@@ -144,10 +148,10 @@ bool Transport::Impl::reduce_by_single_copy(const std::byte* in, std::byte* out,
         }
         for (int r = 0; r < size && ok; ++r) {
             if (!(everyone || r == root)) continue;
-            if (r == rank)
-                copy_bytes(out + offset, acc, length);
-            else
+            if (r != rank)
                 ok = write_into(pid(r), record(r).out + offset, acc, length);
+            else if (!into_output)
+                copy_bytes(out + offset, acc, length);
         }
     }
     mine.failed = !ok;
