@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <spmd/detail/single_copy.hpp>
+#include <spmd/detail/wait.hpp>
 #include <spmd/launch.hpp>
 #include <string>
 #include <thread>
@@ -27,7 +28,7 @@ using spmd::detail::single_copies;
 using test::expect;
 
 // The size from which a reduction takes the single copy (the runtime's threshold).
-constexpr std::size_t threshold_bytes = 256 << 10;
+constexpr std::size_t threshold_bytes = 32 << 10;
 
 // Rank r's value at index i: fractions of different magnitudes, so that sums and products
 // depend on the order they are combined in.
@@ -116,7 +117,7 @@ void check_integers(spmd::World& w, std::size_t n) {
     w.all_reduce(std::span<std::int64_t>(ints), spmd::Op::sum);
     expect(ints == isum, "all_reduce of integers");
 
-    const std::size_t m = n * 2 / 3 + 1;
+    const std::size_t m = n * 2 / 3;  // below the threshold where n is
     std::vector<Triple> triples(m), want(m);
     auto triple = [](int r, std::size_t i) {
         return Triple{{std::uint32_t(i + std::size_t(r)), std::uint32_t(i * 7 + 1),
@@ -195,6 +196,20 @@ TEST_CASE("the single copy and the scratch path give the same bits") {
         w.all_reduce(std::span<const double>(mine), std::span<double>(by_scratch), spmd::Op::sum);
         expect(single_copies() == before, "the scratch path made a single copy");
         expect(same_bits(by_copy, by_scratch), "the paths differ");
+    }));
+}
+
+TEST_CASE("by default the single copy is taken only with a core for every rank") {
+    unsetenv("SPMD_REDUCE_SINGLE_COPY");
+    const int size = GENERATE(2, 3, 5);
+    INFO("ranks = " << size << ", cores = " << spmd::detail::usable_cores());
+    REQUIRE_NOTHROW(spmd::launch(size, [](spmd::World& w) {
+        std::vector<double> v(100000, 1.0 + w.rank());
+        const std::uint64_t before = single_copies();
+        w.all_reduce(std::span<double>(v), spmd::Op::sum);
+        expect(v.front() == w.size() * (w.size() + 1) / 2.0 && v.back() == v.front(), "wrong sum");
+        expect((single_copies() > before) == (w.size() <= spmd::detail::usable_cores()),
+               "single copy taken: " + std::to_string(single_copies() > before));
     }));
 }
 
