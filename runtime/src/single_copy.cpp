@@ -54,6 +54,10 @@ bool read_from(pid_t pid, std::uint64_t address, void* data, std::size_t bytes) 
     return move_bytes(pid, address, data, bytes, process_vm_readv);
 }
 
+bool single_copy_available() {
+    return !refused.load(std::memory_order_relaxed);
+}
+
 std::uint64_t single_copies() {
     return delivered.load(std::memory_order_relaxed);
 }

@@ -89,6 +89,19 @@ TEST_CASE("a rank killed in the middle of split copies of 16 MiB stops the job")
     }
 }
 
+TEST_CASE("a rank killed in the middle of a single-copy MPI_Allreduce stops the job") {
+    for (int ranks : {2, 3}) {
+        INFO(ranks << " ranks");
+        // SPMD_REDUCE_SINGLE_COPY=1: the single copy even with more ranks than cores.
+        const test::Run r = test::run(test::bin("mprun") + " -n " + std::to_string(ranks) +
+                                      " -x SPMD_REDUCE_SINGLE_COPY=1 " + test::bin("mpi_errors") +
+                                      " dead-allreduce");
+        CHECK(test::nothing_left_of(r.pid));
+        CHECK(r.code == 137);
+        CHECK(r.err == "mprun: rank 1 killed by signal SIGKILL; stopping the other ranks\n");
+    }
+}
+
 TEST_CASE("returning from main without MPI_Finalize is reported") {
     auto r = errors(2, "no-finalize");
     CHECK(r.code != 0);

@@ -25,11 +25,13 @@
 #include <vector>
 
 #include "../support/expect.hpp"
+#include "../support/refuse.hpp"
 #include "../support/run.hpp"
 
 namespace {
 using spmd::detail::single_copies;
 using test::expect;
+using test::refuse;
 
 std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed) {
     std::vector<std::byte> v(n);
@@ -70,27 +72,6 @@ std::uint64_t exchange(spmd::World& world, std::size_t bytes, int rounds, bool u
     return single_copies() - before;
 }
 
-// Makes the system call `nr` (process_vm_writev or process_vm_readv) fail with EPERM
-// in this process, as a container's seccomp profile does.
-void refuse(long nr) {
-    sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(nr), 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
-    expect(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no_new_privs");
-    expect(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0, "seccomp");
-    char byte = 0;
-    iovec one{&byte, 1};
-    errno = 0;
-    expect(syscall(nr, getpid(), &one, 1, &one, 1, 0) == -1 && errno == EPERM,
-           "the filter does not refuse");
-}
 }  // namespace
 
 TEST_CASE("a large message into a waiting recv goes by single copy, byte for byte") {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "spmd/detail/job.hpp"
 #include "spmd/detail/messenger.hpp"
@@ -20,6 +21,8 @@ struct Transport::Impl {
     std::uint64_t collective_count = 0;
     std::unique_ptr<Messenger> messenger_;
     std::function<void()> progress_hook;
+    int single_copy_state = 0;  // reductions by single copy: 0 untried, 1 work, -1 refused
+    std::vector<std::byte> single_copy_chunks;  // their accumulator and the peer's chunk
 
     Messenger& messenger() {
         if (!messenger_) messenger_ = std::make_unique<Messenger>(*job, rank);
@@ -38,6 +41,9 @@ struct Transport::Impl {
                           Combine combine, const void* fn);
     void reduce_by_messages(const std::byte* in, std::byte* out, std::size_t count,
                             std::size_t elem, Combine combine, const void* fn, int root);
+    // False, having moved no data, where the call is to take the scratch path instead.
+    bool reduce_by_single_copy(const std::byte* in, std::byte* out, std::size_t count,
+                               std::size_t elem, Combine combine, const void* fn, int root);
     void gather(const void* in, void* out, std::size_t bytes, int root);
     void scatter(const void* in, void* out, std::size_t bytes, int root);
 };

@@ -69,6 +69,7 @@ void Transport::Impl::reduce(const void* in, void* out, std::size_t count, std::
         reduce_by_messages(source, result, count, elem, combine, fn, root);
         return;
     }
+    if (reduce_by_single_copy(source, result, count, elem, combine, fn, root)) return;
     std::vector<std::byte> partial;
     in_pieces(count, job->scratch_bytes() / elem, [&](std::size_t done, std::size_t n) {
         const int half = next_scratch_half();

@@ -16,6 +16,8 @@
  *                   single copy: the other waits for it in that broadcast)
  *   dead-split R    ranks 0 and 1 trade 16 MiB messages (split copies, both ranks
  *                   copying) until rank 2 kills rank R (0 or 1) in the middle of them
+ *   dead-allreduce  every rank repeats MPI_Allreduce of 2^20 doubles until rank 1 kills
+ *                   itself 30 ms in (under SPMD_REDUCE_SINGLE_COPY=1, mid single copy)
  *   no-finalize     returns from main without MPI_Finalize */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -25,6 +27,11 @@
 #include <unistd.h>
 
 #include "check.h"
+
+static void kill_self(int signal_number) {
+    (void)signal_number;
+    kill(getpid(), SIGKILL);
+}
 
 int main(int argc, char** argv) {
     MPI_Init(&argc, &argv);
@@ -142,6 +149,26 @@ int main(int argc, char** argv) {
             }
         }
         MPI_Barrier(MPI_COMM_WORLD);
+    } else if (strcmp(what, "dead-allreduce") == 0) {
+        if (rank == 1) {
+            struct sigaction die;
+            memset(&die, 0, sizeof die);
+            die.sa_handler = kill_self;
+            sigaction(SIGALRM, &die, NULL);
+            struct sigevent event;
+            memset(&event, 0, sizeof event);
+            event.sigev_notify = SIGEV_SIGNAL;
+            event.sigev_signo = SIGALRM;
+            timer_t timer;
+            const struct itimerspec after = {{0, 0}, {0, 30000000}};
+            CHECK(timer_create(CLOCK_MONOTONIC, &event, &timer) == 0 &&
+                      timer_settime(timer, 0, &after, NULL) == 0,
+                  "timer");
+        }
+        const int n = 1 << 20;
+        double* in = calloc(n, sizeof(double));
+        double* out = malloc(n * sizeof(double));
+        for (;;) MPI_Allreduce(in, out, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
     } else if (strcmp(what, "no-finalize") == 0) {
         return 0;
     }

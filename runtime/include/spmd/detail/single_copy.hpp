@@ -40,6 +40,10 @@ bool write_into(pid_t pid, std::uint64_t address, const void* data, std::size_t 
 // by the receiver); false, and the same refusal rule, as write_into.
 bool read_from(pid_t pid, std::uint64_t address, void* data, std::size_t bytes);
 
+// False once the single copy is refused in this process (SPMD_NO_SINGLE_COPY=1, or a
+// refusal by the system): callers that must agree on a path with their peers publish it.
+bool single_copy_available();
+
 // For tests: payloads this process has delivered by single copy.
 std::uint64_t single_copies();
 
