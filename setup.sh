@@ -106,7 +106,7 @@ case "$action" in
     # The longest tests (label "long") run while the others build, since they mostly wait:
     # first every program a test runs and those tests' executables (spmd_long_tests), then
     # the rest of the test code. Their output waits in a log, shown after the others'.
-    step "building the programs the tests run, and the longest tests"
+    step "building what the tests run, and the longest tests"
     quietly cmake --build $build -j2 --target spmd_long_tests
     done_step
     echo "setup: running the longest tests (ctest -L long) while the others build"
