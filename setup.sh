@@ -90,15 +90,51 @@ case "$action" in
     run "${ranks[@]}" 2 $build/bin/chirp --signal-mc 0.95,1.2,1.37,1.6
     ;;
   test)
-    step "building the tests and the programs they run"
-    quietly cmake --build $build -j2 --target spmd_tests
-    done_step
     # Most tests wait (on ranks, child processes, deadlines) more than they compute: three
     # at a time per core finish sooner (no test times itself; .ci's sanitizer and MPI steps
     # keep their own -j).
     jobs=$((3 * $(nproc)))
-    echo "setup: running every test ($jobs at a time)"
-    ctest --test-dir $build --output-on-failure -j$jobs
+    run_tests() { ctest --test-dir $build --output-on-failure --no-label-summary -j$jobs "$@"; }
+    if [ "$transport" = mpi ]; then  # labels no test "long": build all, then run all
+      step "building the tests and the programs they run"
+      quietly cmake --build $build -j2 --target spmd_tests
+      done_step
+      echo "setup: running every test ($jobs at a time)"
+      run_tests
+      exit
+    fi
+    # The longest tests (label "long") run while the others build, since they mostly wait:
+    # first every program a test runs and those tests' executables (spmd_long_tests), then
+    # the rest of the test code. Their output waits in a log, shown after the others'.
+    step "building what the tests run, and the longest tests"
+    quietly cmake --build $build -j2 --target spmd_long_tests
+    done_step
+    echo "setup: running the longest tests (ctest -L long) while the others build"
+    long_log=$PWD/$build/ctest-long.log
+    other_log=$PWD/$build/ctest-other.log
+    # In a session of their own, so that a failed build below ends them all (trap).
+    setsid bash -c 'exec "$@" >"$0" 2>&1' "$long_log" \
+      ctest --test-dir $build --output-on-failure --no-label-summary -j$jobs -L long &
+    long_pid=$!
+    trap 'kill -- -$long_pid 2>/dev/null || true' EXIT
+    step "building the other tests"
+    quietly cmake --build $build -j2 --target spmd_tests
+    done_step
+    echo "setup: running the other tests ($jobs at a time)"
+    status=0
+    run_tests -LE long | tee "$other_log" || status=1
+    wait $long_pid || status=1
+    trap - EXIT
+    echo "setup: the longest tests, run meanwhile ($long_log):"
+    cat "$long_log"
+    # One closing line for both runs, from CTest's own summaries.
+    sed -n 's/.*tests passed, \([0-9]*\) tests\{0,1\} failed out of \([0-9]*\).*/\1 \2/p' \
+      "$other_log" "$long_log" | {
+      failed=0 total=0
+      while read -r f t; do failed=$((failed + f)); total=$((total + t)); done
+      echo "setup: $((total - failed)) passed, $failed failed"
+    }
+    exit $status
     ;;
   "")
     step "building everything (mprun, kernels, examples, tests, benchmarks)"

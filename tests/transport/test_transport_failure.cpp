@@ -6,7 +6,6 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <fstream>
 #include <string>
 #include <thread>
 
@@ -24,8 +23,10 @@ int processes_with(const std::string& token) {
     int found = 0;
     if (DIR* dir = opendir("/proc")) {
         while (dirent* e = readdir(dir)) {
-            std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline", std::ios::binary);
-            std::string line((std::istreambuf_iterator<char>(in)), {});
+            // read_file, not an istreambuf_iterator: a process that exits while it is read
+            // fails the read (ESRCH), which the iterator throws and read_file takes as "".
+            const std::string line =
+                test::read_file(std::string("/proc/") + e->d_name + "/cmdline");
             if (line.find(token) != std::string::npos &&
                 line.find("spmd_transport_failing") != std::string::npos)
                 ++found;
