@@ -16,6 +16,7 @@ bool Transport::Impl::value_all_reduce(const std::byte* in, std::byte* out, std:
                                        std::size_t elem, Combine combine, const void* fn) {
     const std::size_t bytes = count * elem;
     if (bytes > sizeof(BarrierFlag::value)) return false;
+    if (bytes == 0) return true;  // every rank passes the same count: nothing to combine
     const std::uint32_t epoch = ++value_epoch;
     const int parity = int(epoch & 1);
     BarrierFlag& mine = job->value_flag(rank, parity);
