@@ -72,8 +72,8 @@ bool Transport::Impl::reduce_by_single_copy(const std::byte* in, std::byte* out,
     // ranks than cores the scratch path is faster, and every rank knows it without the
     // record's barrier (SPMD_REDUCE_SINGLE_COPY, a knob for tests, is set on every rank
     // or on none).
-    const Choice choice = chosen();
     if (bytes < single_copy_reduce_bytes || single_copy_state < 0) return false;
+    const Choice choice = chosen();  // after the size test: mid-size reductions skip getenv
     if (choice == Choice::automatic && size > job->header().cores) return false;
     if (single_copy_state == 0) allow_single_copy_from_siblings();  // before peers probe us
 
