@@ -13,9 +13,9 @@ namespace spmd::detail {
 
 namespace {
 constexpr std::uint64_t job_magic = 0x73706d646a6f6231ULL;  // "spmdjob1"
-// 10: value flags after the barrier flags; 9: Inbox::pull_split; 6: MessageCell payload
+// 11: flags' sleeper counts apart from the flags; 10: value flags after the barrier flags; 9: Inbox::pull_split; 6: MessageCell payload
 // in the envelope's line; 5: Inbox::posted; 4: RankReport::exit_code, exit_status, wait
-constexpr std::uint32_t job_version = 10;
+constexpr std::uint32_t job_version = 11;
 
 std::size_t round_up(std::size_t n, std::size_t to) {
     return (n + to - 1) / to * to;
@@ -30,9 +30,17 @@ std::size_t value_flags_offset(int size) {
     return flags_offset(size) +
            sizeof(BarrierFlag) * size * std::max(1, JobSegment::barrier_rounds(size));
 }
+std::size_t flag_count(int size) {
+    return std::size_t(size) * std::max(1, JobSegment::barrier_rounds(size)) + 2 * size;
+}
+// A sleeper count per flag, barrier flags first, packed: only sleeping waiters write them.
+std::size_t sleepers_offset(int size) {
+    return flags_offset(size) + sizeof(BarrierFlag) * flag_count(size);
+}
 // The pair rings' names: a flag per sender (it made a ring), then a key per pair.
 std::size_t ring_flags_offset(int size) {
-    return round_up(value_flags_offset(size) + sizeof(BarrierFlag) * 2 * size, 64);
+    return round_up(sleepers_offset(size) + sizeof(std::atomic<std::uint32_t>) * flag_count(size),
+                    64);
 }
 std::size_t ring_keys_offset(int size) {
     return round_up(ring_flags_offset(size) + sizeof(std::atomic<std::uint32_t>) * size, 64);
@@ -125,10 +133,17 @@ BarrierFlag& JobSegment::value_flag(int rank, int parity) const {
     return reinterpret_cast<BarrierFlag*>(base)[2 * rank + parity];
 }
 
+std::atomic<std::uint32_t>& JobSegment::sleepers(const BarrierFlag& flag) const {
+    auto* base = static_cast<char*>(mapping_->address());
+    const auto* first = reinterpret_cast<const BarrierFlag*>(base + flags_offset(size()));
+    return reinterpret_cast<std::atomic<std::uint32_t>*>(base + sleepers_offset(size()))[&flag -
+                                                                                          first];
+}
+
 void JobSegment::set_abort() {
     header().abort.store(1, std::memory_order_seq_cst);
-    auto wake = [](BarrierFlag& flag) {
-        if (flag.sleeping.load(std::memory_order_seq_cst))
+    auto wake = [this](BarrierFlag& flag) {
+        if (sleepers(flag).load(std::memory_order_seq_cst))
             futex_wake(flag.epoch, std::numeric_limits<int>::max());
     };
     const int rounds = barrier_rounds(size());

@@ -124,10 +124,10 @@ void Transport::barrier(WaitCall call) {
 }
 
 // A barrier flag holds the epoch of its last signal, so flags only grow and never need a
-// reset; `sleeping` counts the waiters asleep on it (a release flag has many).
+// reset; JobSegment::sleepers counts the waiters asleep on it (a release flag has many).
 void Transport::Impl::signal_flag(BarrierFlag& flag, std::uint32_t epoch) {
     flag.epoch.store(epoch, std::memory_order_seq_cst);
-    if (flag.sleeping.load(std::memory_order_seq_cst))
+    if (job->sleepers(flag).load(std::memory_order_seq_cst))
         futex_wake(flag.epoch, std::numeric_limits<int>::max());
 }
 
@@ -139,11 +139,12 @@ void Transport::Impl::wait_flag(BarrierFlag& flag, std::uint32_t epoch, WaitCall
         return false;
     };
     wait_until({job->header().abort, call, from}, arrived, [&](long timeout_ns) {
-        flag.sleeping.fetch_add(1, std::memory_order_seq_cst);
+        std::atomic<std::uint32_t>& sleeping = job->sleepers(flag);
+        sleeping.fetch_add(1, std::memory_order_seq_cst);
         const std::uint32_t seen = flag.epoch.load(std::memory_order_seq_cst);
         if (std::int32_t(seen - epoch) < 0 && !job->aborted())
             futex_wait(flag.epoch, seen, timeout_ns);
-        flag.sleeping.fetch_sub(1, std::memory_order_relaxed);
+        sleeping.fetch_sub(1, std::memory_order_relaxed);
     });
 }
 
