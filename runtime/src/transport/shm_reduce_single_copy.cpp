@@ -7,7 +7,10 @@
 // the scratch path copies every byte into and out of the segment with two barriers per
 // scratch-slot piece (a reduce-scatter then an all-gather, as in Rabenseifner's 2004
 // allreduce, with the peers' memory standing in for the messages).
+#include <time.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +22,7 @@
 #include "spmd/detail/copy.hpp"
 #include "spmd/detail/job.hpp"
 #include "spmd/detail/single_copy.hpp"
+#include "spmd/detail/wait.hpp"
 #include "spmd/detail/wait_for.hpp"
 #include "spmd/error.hpp"
 
@@ -32,7 +36,9 @@ struct CallRecord {
     std::uint64_t count = 0;
     std::uint32_t usable = 0;  // this rank can take the single copy for this call
     std::uint32_t probed = 0;  // the first call's probe: it could read every peer
-    std::uint32_t failed = 0;  // a copy failed midway (written before the last barrier)
+    // A copy failed midway (written before the last barrier): refused, or its peer had
+    // gone (gone_base + that rank).
+    std::uint32_t failed = 0;
 };
 static_assert(sizeof(CallRecord) <= 16 << 10, "a record fits the smallest scratch slot");
 
@@ -53,6 +59,28 @@ Choice chosen() {
     if (!value) return Choice::automatic;
     const std::string_view v(value);
     return v == "1" ? Choice::always : v == "0" ? Choice::never : Choice::automatic;
+}
+
+constexpr std::uint32_t refused_midway = 1, gone_base = 2;
+
+// Why a copy with `pid` failed: its process had gone (exited, or killed and not yet
+// reaped, which process_vm_readv/writev report as ESRCH), or the kernel refused it.
+std::uint32_t failure_with(int peer, pid_t pid, int error) {
+    return pid <= 0 || error == ESRCH ? gone_base + std::uint32_t(peer) : refused_midway;
+}
+
+// Waits as every wait for a rank does (wait.hpp) until the job stops (spmd::Aborted) or
+// the launcher has reaped `peer` (PeerExited): so the job ends with the dead rank's own
+// reason, as mprun reports it, not with a copy's failure.
+[[noreturn]] void wait_for_departed(const std::atomic<std::uint32_t>& abort, WaitCall call,
+                                    int peer) {
+    wait_until(
+        {abort, call, peer}, [] { return false; },
+        [](long timeout_ns) {
+            const timespec nap{0, std::min(timeout_ns, 1'000'000L)};  // nobody wakes this wait
+            nanosleep(&nap, nullptr);
+        });
+    throw_aborted();  // not reached: the wait above ends only by throwing
 }
 
 bool same_or_apart(const void* a, const void* b, std::size_t bytes) {
@@ -144,7 +172,10 @@ bool Transport::Impl::reduce_by_single_copy(const std::byte* in, std::byte* out,
                 from = in + offset;
             else
                 ok = read_from(pid(r), record(r).in + offset, into, length);
-            if (!ok) break;
+            if (!ok) {
+                mine.failed = failure_with(r, pid(r), errno);
+                break;
+            }
             if (r == 0 && from != into)
                 copy_bytes(acc, from, length);
             else if (r > 0)
@@ -152,14 +183,17 @@ bool Transport::Impl::reduce_by_single_copy(const std::byte* in, std::byte* out,
         }
         for (int r = 0; r < size && ok; ++r) {
             if (!(everyone || r == root)) continue;
-            if (r != rank)
+            if (r != rank) {
                 ok = write_into(pid(r), record(r).out + offset, acc, length);
-            else if (!into_output)
+                if (!ok) mine.failed = failure_with(r, pid(r), errno);
+            } else if (!into_output)
                 copy_bytes(out + offset, acc, length);
         }
     }
-    mine.failed = !ok;
-    barrier(call);  // a peer that died midway ends the job here with the usual reason
+    barrier(call);  // a peer that died midway ends the job here with the usual reason...
+    for (int r = 0; r < size; ++r)  // ...or, if it died after its last signal, here
+        if (record(r).failed >= gone_base)
+            wait_for_departed(job->header().abort, call, int(record(r).failed - gone_base));
     for (int r = 0; r < size; ++r)
         if (record(r).failed)
             throw Error(std::string(call_name(call)) + ": rank " + std::to_string(r) +
