@@ -13,9 +13,9 @@ namespace spmd::detail {
 
 namespace {
 constexpr std::uint64_t job_magic = 0x73706d646a6f6231ULL;  // "spmdjob1"
-// 11: flags' sleeper counts apart from the flags; 10: value flags after the barrier flags; 9:
-// Inbox::pull_split; 6: MessageCell payload in the envelope's line; 5: Inbox::posted; 4:
-// RankReport::exit_code, exit_status, wait
+// 11: flags' sleeper counts apart from the flags; 10: value flags after the barrier
+// flags; 9: Inbox::pull_split; 6: MessageCell payload in the envelope's line;
+// 5: Inbox::posted; 4: RankReport::exit_code, exit_status, wait
 constexpr std::uint32_t job_version = 11;
 
 std::size_t round_up(std::size_t n, std::size_t to) {
@@ -137,8 +137,8 @@ BarrierFlag& JobSegment::value_flag(int rank, int parity) const {
 std::atomic<std::uint32_t>& JobSegment::sleepers(const BarrierFlag& flag) const {
     auto* base = static_cast<char*>(mapping_->address());
     const auto* first = reinterpret_cast<const BarrierFlag*>(base + flags_offset(size()));
-    return reinterpret_cast<std::atomic<std::uint32_t>*>(base +
-                                                         sleepers_offset(size()))[&flag - first];
+    auto* counts = reinterpret_cast<std::atomic<std::uint32_t>*>(base + sleepers_offset(size()));
+    return counts[&flag - first];
 }
 
 void JobSegment::set_abort() {
