@@ -21,39 +21,29 @@ constexpr std::uint32_t job_version = 11;
 std::size_t round_up(std::size_t n, std::size_t to) {
     return (n + to - 1) / to * to;
 }
-std::size_t reports_offset() {
-    return round_up(sizeof(JobHeader), 64);
-}
-std::size_t flags_offset(int size) {
-    return reports_offset() + sizeof(RankReport) * size;
-}
-std::size_t value_flags_offset(int size) {
-    return flags_offset(size) +
-           sizeof(BarrierFlag) * size * std::max(1, JobSegment::barrier_rounds(size));
-}
-std::size_t flag_count(int size) {
-    return std::size_t(size) * std::max(1, JobSegment::barrier_rounds(size)) + 2 * size;
-}
-// A sleeper count per flag, barrier flags first, packed: only sleeping waiters write them.
-std::size_t sleepers_offset(int size) {
-    return flags_offset(size) + sizeof(BarrierFlag) * flag_count(size);
-}
-// The pair rings' names: a flag per sender (it made a ring), then a key per pair.
-std::size_t ring_flags_offset(int size) {
-    return round_up(sleepers_offset(size) + sizeof(std::atomic<std::uint32_t>) * flag_count(size),
-                    64);
-}
-std::size_t ring_keys_offset(int size) {
-    return round_up(ring_flags_offset(size) + sizeof(std::atomic<std::uint32_t>) * size, 64);
-}
-std::size_t inboxes_offset(int size) {
-    return round_up(ring_keys_offset(size) + sizeof(std::atomic<std::uint64_t>) * size * size,
-                    4096);
-}
-std::size_t scratch_offset(int size) {
-    return round_up(inboxes_offset(size) + sizeof(Inbox) * size, 4096);
-}
 }  // namespace
+
+// The header, a report per rank, the barrier flags (one per rank and round, at least
+// one), two value flags per rank, a sleeper count per flag (packed: only sleeping
+// waiters write them), the pair rings' names (a flag per sender that made a ring, then
+// a key per pair), the inboxes, and the scratch slots (two halves of a slot per rank).
+JobSegment::Layout JobSegment::Layout::of(int size) {
+    const auto n = std::size_t(size);
+    Layout l{};
+    l.rounds = barrier_rounds(size);
+    l.reports = round_up(sizeof(JobHeader), 64);
+    l.flags = l.reports + sizeof(RankReport) * n;
+    l.value_flags = l.flags + sizeof(BarrierFlag) * n * std::size_t(std::max(1, l.rounds));
+    l.sleepers = l.value_flags + sizeof(BarrierFlag) * 2 * n;
+    const std::size_t flag_count = (l.sleepers - l.flags) / sizeof(BarrierFlag);
+    l.ring_flags = round_up(l.sleepers + sizeof(std::atomic<std::uint32_t>) * flag_count, 64);
+    l.ring_keys = round_up(l.ring_flags + sizeof(std::atomic<std::uint32_t>) * n, 64);
+    l.inboxes = round_up(l.ring_keys + sizeof(std::atomic<std::uint64_t>) * n * n, 4096);
+    l.scratch = round_up(l.inboxes + sizeof(Inbox) * n, 4096);
+    l.scratch_slot = scratch_bytes_for(size);
+    l.bytes = l.scratch + 2 * n * l.scratch_slot;
+    return l;
+}
 
 int JobSegment::barrier_rounds(int size) {
     int rounds = 0;
@@ -68,12 +58,12 @@ std::size_t JobSegment::scratch_bytes_for(int size) {
                                    512 << 10);
 }
 
-std::size_t JobSegment::layout_bytes(int size) {
-    return scratch_offset(size) + 2 * std::size_t(size) * scratch_bytes_for(size);
-}
-
-JobSegment::JobSegment(std::string name, std::shared_ptr<Mapping> mapping)
-    : name_(std::move(name)), mapping_(std::move(mapping)) {}
+JobSegment::JobSegment(std::string name, std::shared_ptr<Mapping> mapping, int size)
+    : name_(std::move(name)),
+      mapping_(std::move(mapping)),
+      base_(static_cast<char*>(mapping_->address())),
+      size_(size),
+      layout_(Layout::of(size)) {}
 
 std::shared_ptr<JobSegment> JobSegment::create(int size) {
     return create(size, new_segment_name());
@@ -83,7 +73,7 @@ std::shared_ptr<JobSegment> JobSegment::create(int size, std::string name) {
     if (size < 1 || size > max_ranks)
         throw Error("a job has 1 to " + std::to_string(max_ranks) + " ranks, not " +
                     std::to_string(size));
-    const std::size_t bytes = layout_bytes(size);
+    const std::size_t bytes = Layout::of(size).bytes;
     auto mapping = create_segment(name, bytes);
     // The mapping is zeroed memory; construct the header's objects in place.
     auto* header = new (mapping->address()) JobHeader{};
@@ -92,7 +82,7 @@ std::shared_ptr<JobSegment> JobSegment::create(int size, std::string name) {
     header->cores = usable_cores();
     header->version = job_version;
     std::atomic_ref<std::uint64_t>(header->magic).store(job_magic, std::memory_order_release);
-    return std::shared_ptr<JobSegment>(new JobSegment(std::move(name), std::move(mapping)));
+    return std::shared_ptr<JobSegment>(new JobSegment(std::move(name), std::move(mapping), size));
 }
 
 std::shared_ptr<JobSegment> JobSegment::attach(const std::string& name, int size) {
@@ -103,42 +93,10 @@ std::shared_ptr<JobSegment> JobSegment::attach(const std::string& name, int size
             job_magic ||
         header->version != job_version)
         throw Error("shared memory '" + name + "' is not an spmd job of this version");
-    if (header->size != size || mapping->size() < layout_bytes(size))
+    if (header->size != size || mapping->size() < Layout::of(size).bytes)
         throw Error("job '" + name + "' has " + std::to_string(header->size) +
                     " ranks, but SPMD_SIZE says " + std::to_string(size));
-    return std::shared_ptr<JobSegment>(new JobSegment(name, std::move(mapping)));
-}
-
-RankReport& JobSegment::report(int rank) const {
-    auto* base = static_cast<char*>(mapping_->address()) + reports_offset();
-    return reinterpret_cast<RankReport*>(base)[rank];
-}
-
-Inbox& JobSegment::inbox(int rank) const {
-    auto* base = static_cast<char*>(mapping_->address()) + inboxes_offset(size());
-    return reinterpret_cast<Inbox*>(base)[rank];
-}
-
-std::byte* JobSegment::scratch(int half, int rank) const {
-    auto* base = static_cast<std::byte*>(mapping_->address()) + scratch_offset(size());
-    return base + (std::size_t(half) * std::size_t(size()) + std::size_t(rank)) * scratch_bytes();
-}
-
-BarrierFlag& JobSegment::barrier_flag(int rank, int round) const {
-    auto* base = static_cast<char*>(mapping_->address()) + flags_offset(size());
-    return reinterpret_cast<BarrierFlag*>(base)[rank * barrier_rounds(size()) + round];
-}
-
-BarrierFlag& JobSegment::value_flag(int rank, int parity) const {
-    auto* base = static_cast<char*>(mapping_->address()) + value_flags_offset(size());
-    return reinterpret_cast<BarrierFlag*>(base)[2 * rank + parity];
-}
-
-std::atomic<std::uint32_t>& JobSegment::sleepers(const BarrierFlag& flag) const {
-    auto* base = static_cast<char*>(mapping_->address());
-    const auto* first = reinterpret_cast<const BarrierFlag*>(base + flags_offset(size()));
-    auto* counts = reinterpret_cast<std::atomic<std::uint32_t>*>(base + sleepers_offset(size()));
-    return counts[&flag - first];
+    return std::shared_ptr<JobSegment>(new JobSegment(name, std::move(mapping), size));
 }
 
 void JobSegment::set_abort() {
@@ -169,13 +127,11 @@ void JobSegment::record_failure(int rank, FailureKind kind, const std::string& m
 }
 
 std::atomic<std::uint64_t>& JobSegment::ring_key(int sender, int receiver) const {
-    auto* base = static_cast<char*>(mapping_->address()) + ring_keys_offset(size());
-    return reinterpret_cast<std::atomic<std::uint64_t>*>(base)[sender * size() + receiver];
+    return at<std::atomic<std::uint64_t>>(layout_.ring_keys)[sender * size_ + receiver];
 }
 
 std::atomic<std::uint32_t>& JobSegment::has_rings(int sender) const {
-    auto* base = static_cast<char*>(mapping_->address()) + ring_flags_offset(size());
-    return reinterpret_cast<std::atomic<std::uint32_t>*>(base)[sender];
+    return at<std::atomic<std::uint32_t>>(layout_.ring_flags)[sender];
 }
 
 std::string JobSegment::name_new_shared() {

@@ -164,23 +164,33 @@ public:
     static std::shared_ptr<JobSegment> attach(const std::string& name, int size);
 
     const std::string& name() const { return name_; }
-    int size() const { return header().size; }
-    JobHeader& header() const { return *static_cast<JobHeader*>(mapping_->address()); }
-    RankReport& report(int rank) const;
-    Inbox& inbox(int rank) const;
+    int size() const { return size_; }
+    JobHeader& header() const { return *at<JobHeader>(0); }
+    RankReport& report(int rank) const { return at<RankReport>(layout_.reports)[rank]; }
+    Inbox& inbox(int rank) const { return at<Inbox>(layout_.inboxes)[rank]; }
     // Collective scratch: two halves (alternate collectives use alternate halves, so a
     // rank may write the next one while slow peers still read this one) of one
     // scratch_bytes() slot per rank.
-    std::byte* scratch(int half, int rank) const;
-    std::size_t scratch_bytes() const { return scratch_bytes_for(size()); }
+    std::byte* scratch(int half, int rank) const {
+        return at<std::byte>(layout_.scratch) +
+               (std::size_t(half) * std::size_t(size_) + std::size_t(rank)) * layout_.scratch_slot;
+    }
+    std::size_t scratch_bytes() const { return layout_.scratch_slot; }
     static std::size_t scratch_bytes_for(int size);
-    BarrierFlag& barrier_flag(int rank, int round) const;
+    BarrierFlag& barrier_flag(int rank, int round) const {
+        return at<BarrierFlag>(layout_.flags)[rank * layout_.rounds + round];
+    }
     static int barrier_rounds(int size);  // ceil(log2 size)
     // Rank's value flags: collectives of small values alternate between the two, as the
     // scratch halves do (shm_value_reduce.cpp).
-    BarrierFlag& value_flag(int rank, int parity) const;
+    BarrierFlag& value_flag(int rank, int parity) const {
+        return at<BarrierFlag>(layout_.value_flags)[2 * rank + parity];
+    }
     // The waiters asleep (futex) on a barrier or value flag's epoch.
-    std::atomic<std::uint32_t>& sleepers(const BarrierFlag& flag) const;
+    std::atomic<std::uint32_t>& sleepers(const BarrierFlag& flag) const {
+        return at<std::atomic<std::uint32_t>>(
+            layout_.sleepers)[&flag - at<BarrierFlag>(layout_.flags)];
+    }
 
     bool aborted() const { return header().abort.load(std::memory_order_relaxed) != 0; }
     // Marks the job as failing and wakes every rank asleep in a wait.
@@ -202,12 +212,26 @@ public:
     void remove_names() const;
 
 private:
-    JobSegment(std::string name, std::shared_ptr<Mapping> mapping);
-    static std::size_t layout_bytes(int size);
+    // Where each part of a job's segment starts, from its size: computed once per
+    // process, since ranks look up inboxes and flags on every poll of a wait.
+    struct Layout {
+        std::size_t reports, flags, value_flags, sleepers, ring_flags, ring_keys, inboxes, scratch,
+            scratch_slot, bytes;
+        int rounds;
+        static Layout of(int size);
+    };
+    JobSegment(std::string name, std::shared_ptr<Mapping> mapping, int size);
+    template <class T>
+    T* at(std::size_t offset) const {
+        return reinterpret_cast<T*>(base_ + offset);
+    }
     std::atomic<std::uint64_t>& ring_key(int sender, int receiver) const;
     std::atomic<std::uint32_t>& has_rings(int sender) const;
     std::string name_;
     std::shared_ptr<Mapping> mapping_;
+    char* base_;  // mapping_'s address in this process
+    int size_;
+    Layout layout_;
 };
 
 // Removes a job's segment names on every way out of a scope, exceptions included.
