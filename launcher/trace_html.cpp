@@ -44,7 +44,8 @@ std::string escaped(std::string_view text) {
 }
 
 bool waits(Kind kind) {
-    return kind == Kind::barrier_round || kind == Kind::recv || kind == Kind::queue_pop;
+    return kind == Kind::barrier_round || kind == Kind::recv || kind == Kind::queue_pop ||
+           kind == Kind::value_wait;
 }
 
 std::string describe(const Event& e) {
@@ -68,6 +69,8 @@ std::string describe(const Event& e) {
             return "queue push";
         case Kind::queue_pop:
             return e.detail ? "queue pop (closed, drained)" : "queue pop";
+        case Kind::value_wait:
+            return "all_reduce: wait for rank " + n(e.peer) + "'s value, " + n(e.a) + " bytes";
         case Kind::shared_array:
             return "shared array '" + std::string(e.label, strnlen(e.label, sizeof e.label)) +
                    "', " + n(e.a) + " bytes";

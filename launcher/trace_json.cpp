@@ -99,6 +99,11 @@ public:
                 arg("bytes", num(e.a));
                 if (e.kind == Kind::queue_pop) arg("drained", e.detail ? "true" : "false");
                 break;
+            case Kind::value_wait:
+                cat = "collective";
+                arg("from", num(e.peer));
+                arg("bytes", num(e.a));
+                break;
             case Kind::shared_array:
                 cat = "memory";
                 instant = true;

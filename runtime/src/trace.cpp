@@ -65,6 +65,8 @@ std::string_view name_of(Kind kind) {
             return "queue pop";
         case Kind::shared_array:
             return "shared array";
+        case Kind::value_wait:
+            return "value wait";
     }
     return "?";
 }

@@ -1,7 +1,7 @@
 // mprun --trace: the file is Chrome trace-event JSON that a parser loads, and it tells the
 // truth: each barrier's rounds with the right peers and one arrow per signal, a flow per
-// message, the collectives, loop chunks that cover the loop once, queue operations, and
-// the events of a rank that died.
+// message, the collectives (and a small all_reduce's wait for each rank's value), loop
+// chunks that cover the loop once, queue operations, and the events of a rank that died.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -179,6 +179,19 @@ TEST_CASE("--trace: messages, collectives, loop chunks, queue and shared arrays"
             const auto reduces = named(events, "collective", "all_reduce");
             REQUIRE(reduces.size() == 1);
             CHECK(reduces[0].at("args") == json{{"root", -1}, {"bytes", 8}});
+            // An 8-byte all_reduce goes through the value flags: inside it, a wait for each
+            // other rank's value (orange in --trace-html), none for its own.
+            std::set<int> waited_for;
+            for (const json& w : named(events, "collective", "value wait")) {
+                CHECK(w.at("args").at("bytes") == 8);
+                CHECK(double(w.at("ts")) >= double(reduces[0].at("ts")));
+                CHECK(end_of(w) <= end_of(reduces[0]));
+                CHECK(waited_for.insert(int(w.at("args").at("from"))).second);
+            }
+            std::set<int> others;
+            for (int q = 0; q < ranks; ++q)
+                if (q != r) others.insert(q);
+            CHECK(waited_for == others);
             const auto broadcasts = named(events, "collective", "broadcast");
             REQUIRE(broadcasts.size() == 1);
             CHECK(broadcasts[0].at("args") == json{{"root", 0}, {"bytes", 100}});

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "shm.hpp"
+#include "spmd/detail/trace.hpp"
 
 namespace spmd::detail {
 
@@ -24,7 +25,10 @@ bool Transport::Impl::value_all_reduce(const std::byte* in, std::byte* out, std:
     signal_flag(mine, epoch);
     for (int r = 0; r < size; ++r) {
         BarrierFlag& theirs = job->value_flag(r, parity);
-        if (r != rank) wait_flag(theirs, epoch, WaitCall::all_reduce, r);
+        if (r != rank) {
+            trace::Span trace_wait(trace::Kind::value_wait, r, -1, bytes);
+            wait_flag(theirs, epoch, WaitCall::all_reduce, r);
+        }
         if (r == 0)
             std::memcpy(out, theirs.value, bytes);
         else

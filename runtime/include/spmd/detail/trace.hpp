@@ -22,6 +22,7 @@ enum class Kind : std::uint16_t {
     queue_push,     // a = item bytes
     queue_pop,      // a = item bytes, detail = 1 when the queue was closed and drained
     shared_array,   // a = bytes, label = name
+    value_wait,     // a small all_reduce waits for one rank's value: peer = that rank, a = bytes
 };
 enum class Collective : std::uint16_t { broadcast, reduce, all_reduce, gather, scatter };
 
