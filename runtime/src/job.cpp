@@ -13,10 +13,10 @@ namespace spmd::detail {
 
 namespace {
 constexpr std::uint64_t job_magic = 0x73706d646a6f6231ULL;  // "spmdjob1"
-// 11: flags' sleeper counts apart from the flags; 10: value flags after the barrier
-// flags; 9: Inbox::pull_split; 6: MessageCell payload in the envelope's line;
-// 5: Inbox::posted; 4: RankReport::exit_code, exit_status, wait
-constexpr std::uint32_t job_version = 11;
+// 12: Inbox::released; 11: flags' sleeper counts apart from the flags; 10: value flags after the
+// barrier flags; 9: Inbox::pull_split; 6: MessageCell payload in the envelope's line; 5:
+// Inbox::posted; 4: RankReport::exit_code, exit_status, wait
+constexpr std::uint32_t job_version = 12;
 
 std::size_t round_up(std::size_t n, std::size_t to) {
     return (n + to - 1) / to * to;

@@ -94,7 +94,8 @@ struct Messenger::PairRing {
     }
 };
 
-Messenger::Messenger(JobSegment& job, int rank) : job_(job), rank_(rank) {
+Messenger::Messenger(JobSegment& job, int rank)
+    : job_(job), rank_(rank), released_seen_(std::size_t(job.size()), 0) {
     allow_single_copy_from_siblings();
 }
 Messenger::~Messenger() {
@@ -143,7 +144,9 @@ void Messenger::send(int dest, int tag, const void* data, std::size_t bytes, Wai
     MessageCell& cell = inbox.cell[ticket % Inbox::cells];
     const std::uint64_t free_turn = 2 * (ticket / Inbox::cells);
     const WaitFor what{job_.header().abort, call, dest, tag};
-    inbox.space.wait(what, [&] { return cell.turn.load(std::memory_order_acquire) == free_turn; });
+    if (!known_free(dest, inbox, ticket))
+        inbox.space.wait(what,
+                         [&] { return cell.turn.load(std::memory_order_acquire) == free_turn; });
     std::uint32_t how = bulk ? 1 : 0;  // MessageCell::bulk
     const pid_t receiver = bulk ? posted_receiver(dest, inbox, ticket, tag, bytes) : 0;
     const std::uint64_t address = receiver ? inbox.posted.address : 0;  // after `waiting`
@@ -303,11 +306,19 @@ void Messenger::release() {
     }
 }
 
+bool Messenger::known_free(int dest, const Inbox& inbox, std::uint64_t ticket) {
+    std::uint64_t& seen = released_seen_[std::size_t(dest)];
+    if (ticket < seen + Inbox::cells) return true;
+    seen = inbox.released.load(std::memory_order_acquire);
+    return ticket < seen + Inbox::cells;
+}
+
 void Messenger::hand_back() {
     Inbox& inbox = job_.inbox(rank_);
     for (; handed_back_ < next_ticket_; ++handed_back_)
         inbox.cell[handed_back_ % Inbox::cells].turn.store(2 * (handed_back_ / Inbox::cells + 1),
                                                            std::memory_order_release);
+    inbox.released.store(handed_back_, std::memory_order_release);
     inbox.space.notify_all();
     if (owed_before_waiting.owner == this) owed_before_waiting = {};
 }
@@ -424,7 +435,9 @@ bool Messenger::try_post_envelope(int dest, int tag, std::size_t bytes, std::uin
     MessageCell* cell = nullptr;
     for (;;) {
         cell = &inbox.cell[ticket % Inbox::cells];
-        if (cell->turn.load(std::memory_order_acquire) != 2 * (ticket / Inbox::cells)) return false;
+        if (!known_free(dest, inbox, ticket) &&
+            cell->turn.load(std::memory_order_acquire) != 2 * (ticket / Inbox::cells))
+            return false;
         if (inbox.head.compare_exchange_weak(ticket, ticket + 1, std::memory_order_relaxed)) break;
     }
     cell->source = rank_;

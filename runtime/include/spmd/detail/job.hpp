@@ -125,6 +125,10 @@ struct alignas(64) PullSplit {
 struct Inbox {
     static constexpr std::uint64_t cells = 64;
     alignas(64) std::atomic<std::uint64_t> head{0};
+    // Tickets below it are read and their cells handed back (each cell's turn says so
+    // too). A sender that saw it recently knows the next cells are free without reading
+    // them, so its first touch of a cell's line is the store that fills it.
+    alignas(64) std::atomic<std::uint64_t> released{0};
     WaitWord arrived;  // the owner sleeps here for mail
     WaitWord space;    // senders sleep here for a free cell
     PostedRecv posted;

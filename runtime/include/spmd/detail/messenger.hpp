@@ -94,13 +94,17 @@ private:
     // so a rank answering a message does not first stall on the cell's cache line.
     void hand_back();
     static constexpr std::uint64_t max_owed = 4;
+    // Whether dest's cell for `ticket` is free, from dest's `released` as last read (read
+    // again only when that no longer tells).
+    bool known_free(int dest, const Inbox& inbox, std::uint64_t ticket);
     Stashed& stash(MessageCell& cell, WaitCall call);
     std::deque<Stashed>::iterator find_stashed(int source, int tag);
 
     JobSegment& job_;
     int rank_;
-    std::uint64_t next_ticket_ = 0;  // of this rank's own inbox
-    std::uint64_t handed_back_ = 0;  // cells of tickets below it are free for senders
+    std::uint64_t next_ticket_ = 0;             // of this rank's own inbox
+    std::uint64_t handed_back_ = 0;             // cells of tickets below it are free for senders
+    std::vector<std::uint64_t> released_seen_;  // per destination: its inbox's `released`
     std::deque<Stashed> unexpected_;
     std::map<int, std::unique_ptr<PairRing>> out_rings_, in_rings_;
 };
