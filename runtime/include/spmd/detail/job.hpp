@@ -26,9 +26,12 @@ constexpr int schedule_slots = 8;  // loops that may be open at once
 // 280 ns barrier at N=2, measured).
 struct alignas(64) BarrierFlag {
     std::atomic<std::uint32_t> epoch{0};  // the last barrier epoch signalled here
-    std::byte value[56];                  // a value flag's value (barrier flags: unused)
+    // A value flag's value (barrier flags: unused), 8-byte aligned for the doubles and
+    // 64-bit integers an all_reduce combines in place.
+    alignas(8) std::byte value[56];
 };
 static_assert(sizeof(BarrierFlag) == 64, "a flag is one cache line");
+static_assert(offsetof(BarrierFlag, value) % 8 == 0, "values are combined where they lie");
 
 // `reported`: the rank said why itself (World::fail); the message is the user's line, as is.
 // `peer_exited`: the rank waited for ranks that had exited (its message says so in full).
