@@ -13,9 +13,9 @@ namespace spmd::detail {
 
 namespace {
 constexpr std::uint64_t job_magic = 0x73706d646a6f6231ULL;  // "spmdjob1"
-// 12: Inbox::released; 11: flags' sleeper counts apart from the flags; 10: value flags after the
-// barrier flags; 9: Inbox::pull_split; 6: MessageCell payload in the envelope's line; 5:
-// Inbox::posted; 4: RankReport::exit_code, exit_status, wait
+// Layout versions: 12 Inbox::released; 11 flags' sleeper counts apart from the flags;
+// 10 value flags after the barrier flags; 9 Inbox::pull_split; 6 MessageCell payload in
+// the envelope's line; 5 Inbox::posted; 4 RankReport::exit_code, exit_status, wait.
 constexpr std::uint32_t job_version = 12;
 
 std::size_t round_up(std::size_t n, std::size_t to) {
@@ -105,9 +105,8 @@ void JobSegment::set_abort() {
         if (sleepers(flag).load(std::memory_order_seq_cst))
             futex_wake(flag.epoch, std::numeric_limits<int>::max());
     };
-    const int rounds = barrier_rounds(size());
-    for (int r = 0; r < size(); ++r) {
-        for (int k = 0; k < rounds; ++k) wake(barrier_flag(r, k));
+    for (int r = 0; r < size_; ++r) {
+        for (int k = 0; k < layout_.rounds; ++k) wake(barrier_flag(r, k));
         wake(value_flag(r, 0));
         wake(value_flag(r, 1));
     }
